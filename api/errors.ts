@@ -1,0 +1,111 @@
+import type { z } from 'zod';
+import { CONFIG_ERROR_CODES } from '../engine/config.ts';
+import { ENGINE_ERROR_CODES } from '../engine/errors.ts';
+import { GEO_ERROR_CODES, TotError } from '../geo/errors.ts';
+
+/** Codes thrown by api/. */
+export const API_ERROR_CODES = [
+  'API_NOT_FOUND',
+  'API_METHOD_NOT_ALLOWED',
+  'API_VALIDATION_FAILED',
+  'API_BODY_TOO_LARGE',
+  'API_UNSUPPORTED_MEDIA_TYPE',
+  'API_MALFORMED_JSON',
+  'API_NOT_READY',
+  'API_INTERNAL',
+] as const;
+
+/** Every code of the product, from every module. */
+export const ERROR_CODES = [...GEO_ERROR_CODES, ...CONFIG_ERROR_CODES, ...ENGINE_ERROR_CODES, ...API_ERROR_CODES] as const;
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** How a code is presented: HTTP status and a short, stable title (RFC 9457). */
+export interface ErrorEntry {
+  status: number;
+  title: string;
+}
+
+/**
+ * The one catalogue of errors: every code with its HTTP status and title. TypeScript makes it exhaustive; a test
+ * checks that the codes are unique and that docs/API.md documents each of them. WebSocket error frames reuse it
+ * (`{ type: 'error', code, title, detail }`).
+ */
+export const ERROR_CATALOGUE: Record<ErrorCode, ErrorEntry> = {
+  GEO_INVALID_COORDINATE: { status: 400, title: 'Invalid coordinate' },
+  GEO_INVALID_RESOLUTION: { status: 400, title: 'Invalid H3 resolution' },
+  GEO_INVALID_ARGUMENT: { status: 400, title: 'Invalid geometric argument' },
+  GEO_INVALID_POLYGON: { status: 400, title: 'Invalid polygon' },
+  CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
+  ENGINE_DOCTOR_NOT_FOUND: { status: 404, title: 'Doctor not found' },
+  ENGINE_INVALID_TRANSITION: { status: 409, title: 'Status transition not allowed' },
+  ENGINE_INVALID_SNAPSHOT: { status: 500, title: 'Invalid snapshot' },
+  API_NOT_FOUND: { status: 404, title: 'Not found' },
+  API_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  API_VALIDATION_FAILED: { status: 400, title: 'Validation failed' },
+  API_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  API_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  API_MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
+  API_NOT_READY: { status: 503, title: 'Not ready' },
+  API_INTERNAL: { status: 500, title: 'Internal error' },
+};
+
+/** An RFC 9457 problem document, with the stable `code` and, for validation, the fields at fault. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  errors?: { field: string; message: string }[];
+}
+
+/** Turns anything thrown by a handler into a problem document; unknown errors become API_INTERNAL without details. */
+export function problemOf(error: unknown, instance?: string): Problem {
+  if (error instanceof TotError && error.code in ERROR_CATALOGUE) {
+    const entry = ERROR_CATALOGUE[error.code as ErrorCode];
+    const problem: Problem = {
+      type: `/problems/${error.code}`,
+      title: entry.title,
+      status: entry.status,
+      detail: error.message,
+      code: error.code,
+    };
+    if (instance) problem.instance = instance;
+    const errors = error.details['errors'];
+    if (Array.isArray(errors)) problem.errors = errors as Problem['errors'];
+    else if (typeof error.details['field'] === 'string') {
+      problem.errors = [{ field: error.details['field'], message: error.message }];
+    }
+    return problem;
+  }
+  return {
+    type: '/problems/API_INTERNAL',
+    title: ERROR_CATALOGUE.API_INTERNAL.title,
+    status: 500,
+    detail: 'an internal error occurred; it has been logged',
+    code: 'API_INTERNAL',
+    ...(instance ? { instance } : {}),
+  };
+}
+
+/**
+ * Parses `input` with `schema`.
+ *
+ * @throws TotError `API_VALIDATION_FAILED` listing every field at fault (`where.field`) with its message.
+ */
+export function validate<Schema extends z.ZodType>(schema: Schema, input: unknown, where: string): z.infer<Schema> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((issue) => ({
+    field: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+  throw new TotError(
+    'API_VALIDATION_FAILED',
+    errors.map((error) => `${error.field}: ${error.message}`).join('; '),
+    { errors },
+  );
+}

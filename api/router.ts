@@ -1,0 +1,129 @@
+import { TotError } from '../geo/errors.ts';
+
+/** HTTP methods the router serves. */
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A request as handlers see it: already copied out of uWebSockets.js, safe to use after an await. */
+export interface ApiRequest {
+  method: Method;
+  /** Path without the query string, e.g. `/v1/doctors/doc-1/position`. */
+  path: string;
+  /** Path parameters by name, URL-decoded. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  /** Parsed JSON body, or undefined when there was none. */
+  body?: unknown;
+  /** Remote address as text, for logs and audit. */
+  remoteAddress: string;
+}
+
+/** A response: JSON bodies are serialised by the server; a string is sent as is with its content type. */
+export interface ApiResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** A route handler. Throwing a {@link TotError} produces its problem+json response. */
+export type Handler = (request: ApiRequest) => ApiResponse | Promise<ApiResponse>;
+
+interface Route {
+  method: Method;
+  pattern: string;
+  segments: readonly string[];
+  handler: Handler;
+}
+
+/** The result of matching a path. */
+export type Match =
+  | { kind: 'found'; handler: Handler; params: Record<string, string>; pattern: string }
+  | { kind: 'method-not-allowed'; allowed: Method[] }
+  | { kind: 'not-found' };
+
+/**
+ * A small router: `/v1/doctors/:id/position` style patterns, exact segments win over parameters, matched segment by
+ * segment. Kept apart from uWebSockets.js so that handlers are testable without sockets (see {@link Router.handle}).
+ */
+export class Router {
+  private readonly routes: Route[] = [];
+
+  /** Adds a route. Throws if the same method and pattern is added twice. */
+  add(method: Method, pattern: string, handler: Handler): this {
+    if (this.routes.some((route) => route.method === method && route.pattern === pattern)) {
+      throw new Error(`route ${method} ${pattern} is defined twice`);
+    }
+    this.routes.push({ method, pattern, segments: splitPath(pattern), handler });
+    // Exact segments before parameters, so /v1/doctors/nearby beats /v1/doctors/:id.
+    this.routes.sort((a, b) => specificity(b.segments) - specificity(a.segments));
+    return this;
+  }
+
+  get(pattern: string, handler: Handler): this {
+    return this.add('GET', pattern, handler);
+  }
+
+  post(pattern: string, handler: Handler): this {
+    return this.add('POST', pattern, handler);
+  }
+
+  /** Finds the handler of `method path`. */
+  match(method: string, path: string): Match {
+    const segments = splitPath(path);
+    const allowed: Method[] = [];
+    for (const route of this.routes) {
+      const params = matchSegments(route.segments, segments);
+      if (!params) continue;
+      if (route.method === method) return { kind: 'found', handler: route.handler, params, pattern: route.pattern };
+      allowed.push(route.method);
+    }
+    return allowed.length > 0 ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };
+  }
+
+  /** Runs the request through the matching handler; routing failures throw coded errors. */
+  async handle(request: Omit<ApiRequest, 'params'>): Promise<ApiResponse> {
+    const match = this.match(request.method, request.path);
+    if (match.kind === 'not-found') {
+      throw new TotError('API_NOT_FOUND', `no route for ${request.method} ${request.path}`, { path: request.path });
+    }
+    if (match.kind === 'method-not-allowed') {
+      throw new TotError('API_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}`, {
+        allowed: match.allowed,
+      });
+    }
+    return match.handler({ ...request, params: match.params });
+  }
+
+  /** Every route as `METHOD pattern`, for docs and tests. */
+  list(): string[] {
+    return this.routes.map((route) => `${route.method} ${route.pattern}`);
+  }
+}
+
+function splitPath(path: string): string[] {
+  return path.split('/').filter((segment) => segment !== '');
+}
+
+function specificity(segments: readonly string[]): number {
+  return segments.reduce((score, segment, index) => score + (segment.startsWith(':') ? 0 : 2 ** (16 - index)), 0);
+}
+
+function matchSegments(pattern: readonly string[], path: readonly string[]): Record<string, string> | undefined {
+  if (pattern.length !== path.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const expected = pattern[i]!;
+    const actual = path[i]!;
+    if (expected.startsWith(':')) {
+      try {
+        params[expected.slice(1)] = decodeURIComponent(actual);
+      } catch {
+        return undefined;
+      }
+    } else if (expected !== actual) {
+      return undefined;
+    }
+  }
+  return params;
+}

@@ -1,0 +1,194 @@
+import uWS from 'uWebSockets.js';
+import { TotError } from '../geo/errors.ts';
+import type { Logger } from '../engine/logger.ts';
+import type { Metrics } from '../engine/metrics.ts';
+import { problemOf } from './errors.ts';
+import type { ApiRequest, ApiResponse, Method, Router } from './router.ts';
+
+/** Options of {@link HttpServer}. */
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  router: Router;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Largest accepted request body in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK',
+  201: '201 Created',
+  202: '202 Accepted',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  409: '409 Conflict',
+  413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type',
+  422: '422 Unprocessable Content',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+/**
+ * The HTTP server on uWebSockets.js. It copies what handlers need out of uWS's request before the first await (uWS
+ * reuses it), reads bodies with a size limit, marks responses aborted when the client goes away, corks every write
+ * that happens after an await, and counts requests in flight so that shutdown can drain them.
+ */
+export class HttpServer {
+  private readonly app: uWS.TemplatedApp;
+  private listenSocket: uWS.us_listen_socket | undefined;
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  private readonly maxBodyBytes: number;
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+    this.app = uWS.App();
+    this.app.any('/*', (res, req) => this.onRequest(res, req));
+  }
+
+  /** Starts listening; resolves with the bound port (useful with port 0). Throws if the port cannot be bound. */
+  listen(): Promise<number> {
+    const { host, port } = this.options;
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host}:${port} (port in use or not permitted)`));
+          return;
+        }
+        this.listenSocket = socket;
+        resolve(uWS.us_socket_local_port(socket as unknown as uWS.us_socket));
+      });
+    });
+  }
+
+  /** Stops accepting connections, then waits up to `timeoutMs` for requests in flight; resolves true if all finished. */
+  async close(timeoutMs: number): Promise<boolean> {
+    if (this.listenSocket) {
+      uWS.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = undefined;
+    }
+    if (this.inFlight === 0) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.drained = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+  }
+
+  private onRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): void {
+    const started = process.hrtime.bigint();
+    const state = { aborted: false };
+    res.onAborted(() => {
+      state.aborted = true;
+    });
+    // uWS's req is valid only until the first await: copy everything now.
+    const method = req.getCaseSensitiveMethod().toUpperCase();
+    const path = req.getUrl();
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    const headers: Record<string, string> = {};
+    req.forEach((key, value) => {
+      headers[key] = value;
+    });
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+    this.inFlight++;
+    void this.respond(res, state, { method, path, query, headers, remoteAddress }, started).finally(() => {
+      this.inFlight--;
+      if (this.inFlight === 0) this.drained?.();
+    });
+  }
+
+  private async respond(
+    res: uWS.HttpResponse,
+    state: { aborted: boolean },
+    incoming: { method: string; path: string; query: URLSearchParams; headers: Record<string, string>; remoteAddress: string },
+    started: bigint,
+  ): Promise<void> {
+    let response: ApiResponse;
+    let route = 'unmatched';
+    try {
+      if (!METHODS.has(incoming.method)) {
+        throw new TotError('API_METHOD_NOT_ALLOWED', `${incoming.method} is not supported`, { method: incoming.method });
+      }
+      const method = incoming.method as Method;
+      const match = this.options.router.match(method, incoming.path);
+      if (match.kind === 'found') route = match.pattern;
+      const body = method === 'GET' || method === 'DELETE' ? undefined : await this.readBody(res, state, incoming.headers);
+      const request: Omit<ApiRequest, 'params'> = { ...incoming, method, ...(body === undefined ? {} : { body }) };
+      response = await this.options.router.handle(request);
+    } catch (error) {
+      const problem = problemOf(error, incoming.path);
+      if (problem.status >= 500) this.options.logger.error({ err: error, path: incoming.path }, 'request failed');
+      response = { status: problem.status, headers: { 'content-type': 'application/problem+json' }, body: problem };
+    }
+    this.options.metrics?.httpRequests.inc({ method: incoming.method, route, status: response.status });
+    if (state.aborted) return;
+    res.cork(() => writeResponse(res, response));
+    const micros = Number(process.hrtime.bigint() - started) / 1000;
+    this.options.logger.debug({ method: incoming.method, path: incoming.path, status: response.status, micros }, 'request');
+  }
+
+  /** Reads and parses a JSON body within the size limit. */
+  private readBody(res: uWS.HttpResponse, state: { aborted: boolean }, headers: Record<string, string>): Promise<unknown> {
+    const declared = Number(headers['content-length'] ?? 0);
+    if (declared > this.maxBodyBytes) {
+      return Promise.reject(
+        new TotError('API_BODY_TOO_LARGE', `body of ${declared} bytes exceeds the limit of ${this.maxBodyBytes}`, {
+          limit: this.maxBodyBytes,
+        }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let failed = false;
+      res.onData((chunk, isLast) => {
+        if (failed || state.aborted) return;
+        size += chunk.byteLength;
+        if (size > this.maxBodyBytes) {
+          failed = true;
+          reject(new TotError('API_BODY_TOO_LARGE', `body exceeds the limit of ${this.maxBodyBytes} bytes`, { limit: this.maxBodyBytes }));
+          return;
+        }
+        // uWS frees the chunk after the callback: copy it.
+        chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+        if (!isLast) return;
+        if (size === 0) {
+          resolve(undefined);
+          return;
+        }
+        const type = headers['content-type'] ?? '';
+        if (!/^application\/(.+\+)?json\b/i.test(type)) {
+          reject(new TotError('API_UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${JSON.stringify(type)}`, { field: 'content-type' }));
+          return;
+        }
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (error) {
+          reject(new TotError('API_MALFORMED_JSON', `body is not valid JSON: ${(error as Error).message}`, { field: 'body' }));
+        }
+      });
+    });
+  }
+}
+
+function writeResponse(res: uWS.HttpResponse, response: ApiResponse): void {
+  res.writeStatus(STATUS_TEXT[response.status] ?? `${response.status} Status`);
+  const headers = response.headers ?? {};
+  const isText = typeof response.body === 'string';
+  if (!('content-type' in headers) && response.body !== undefined) {
+    res.writeHeader('content-type', isText ? 'text/plain; charset=utf-8' : 'application/json');
+  }
+  for (const [key, value] of Object.entries(headers)) res.writeHeader(key, value);
+  if (response.body === undefined) res.end();
+  else res.end(isText ? (response.body as string) : JSON.stringify(response.body));
+}

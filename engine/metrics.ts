@@ -1,0 +1,66 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The engine's Prometheus metrics. One registry per engine instance (not prom-client's global one), so that tests can
+ * run several engines in one process.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** Stream messages consumed, by topic and outcome (applied, stale, dead_letter, unknown_doctor). */
+  readonly messages = new Counter({
+    name: 'tot_stream_messages_total',
+    help: 'Stream records consumed by topic and outcome',
+    labelNames: ['topic', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Records sent to the dead-letter topic, by source topic and reason. */
+  readonly deadLetters = new Counter({
+    name: 'tot_dead_letters_total',
+    help: 'Records sent to the dead-letter topic by source topic and reason code',
+    labelNames: ['topic', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** Doctors known to the fleet, by status. */
+  readonly doctors = new Gauge({
+    name: 'tot_doctors',
+    help: 'Doctors in the live fleet by status',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  /** Duration of snapshot writes to the backup. */
+  readonly snapshotSeconds = new Histogram({
+    name: 'tot_snapshot_seconds',
+    help: 'Time to encode and write a fleet snapshot to the backup',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  /** Snapshot attempts by outcome (ok, failed). */
+  readonly snapshots = new Counter({
+    name: 'tot_snapshots_total',
+    help: 'Snapshot attempts by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** HTTP requests by route and status. */
+  readonly httpRequests = new Counter({
+    name: 'tot_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

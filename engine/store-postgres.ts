@@ -1,0 +1,55 @@
+import pg from 'pg';
+import type { QueryResult, SqlExecutor, Store } from './store.ts';
+
+/** The PostgreSQL store over a `pg` connection pool. */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  private readonly pool: pg.Pool;
+
+  /** Opens a pool to `connectionString`; connections are made lazily. */
+  constructor(connectionString: string, options: { maxConnections?: number } = {}) {
+    this.pool = new pg.Pool({ connectionString, max: options.maxConnections ?? 10 });
+    // An idle client losing its connection must not crash the process; the next query reports the error.
+    this.pool.on('error', () => {});
+  }
+
+  async query<Row = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+    const result = await this.pool.query(text, params as unknown[]);
+    return { rows: result.rows as Row[] };
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.pool.query(script);
+  }
+
+  async transaction<T>(fn: (sql: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const sql: SqlExecutor = {
+        query: async <Row>(text: string, params: readonly unknown[] = []) => ({
+          rows: (await client.query(text, params as unknown[])).rows as Row[],
+        }),
+        exec: async (script: string) => {
+          await client.query(script);
+        },
+      };
+      const result = await fn(sql);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

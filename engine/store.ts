@@ -1,0 +1,30 @@
+/**
+ * The store interface: what the engine keeps in PostgreSQL (with PostGIS). Two implementations honour it and one test
+ * suite runs against both: {@link PostgresStore} (engine/store-postgres.ts, `pg`) for production and
+ * {@link PgliteStore} (engine/store-pglite.ts, PGlite with its PostGIS extension) for the embedded default.
+ */
+
+/** Rows of a query. */
+export interface QueryResult<Row> {
+  rows: Row[];
+}
+
+/** The SQL surface both implementations share: parameterised queries and multi-statement scripts. */
+export interface SqlExecutor {
+  /** Runs one parameterised statement ($1, $2, …). */
+  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+/** A store: SQL plus lifecycle. */
+export interface Store extends SqlExecutor {
+  /** `postgres` or `pglite`, for /readyz and logs. */
+  readonly kind: string;
+  /** Runs `fn` in one transaction; rolls back if it throws. */
+  transaction<T>(fn: (sql: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Resolves when the store answers a trivial query; rejects otherwise. */
+  ping(): Promise<void>;
+  /** Releases connections or files. */
+  close(): Promise<void>;
+}

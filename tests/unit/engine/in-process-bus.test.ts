@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BusRecord } from '../../../engine/bus.ts';
+import { InProcessBus, partitionOf } from '../../../engine/in-process-bus.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('InProcessBus', () => {
+  const buses: InProcessBus[] = [];
+  const open = (options?: ConstructorParameters<typeof InProcessBus>[0]) => {
+    const bus = new InProcessBus(options);
+    buses.push(bus);
+    return bus;
+  };
+  afterEach(async () => {
+    await Promise.all(buses.splice(0).map((bus) => bus.close()));
+  });
+
+  it('delivers each key in order on a stable partition, with consecutive offsets', async () => {
+    const bus = open({ partitions: 3 });
+    const seen: BusRecord[] = [];
+    await bus.subscribe(['t'], (records) => void seen.push(...records), { group: 'g' });
+    const messages = Array.from({ length: 300 }, (_, i) => ({ key: `k${i % 7}`, value: encoder.encode(String(i)) }));
+    await bus.publish('t', messages);
+    await waitFor(() => seen.length === 300);
+    for (let key = 0; key < 7; key++) {
+      const values = seen.filter((r) => r.key === `k${key}`).map((r) => Number(decoder.decode(r.value)));
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+      expect(new Set(seen.filter((r) => r.key === `k${key}`).map((r) => r.partition))).toEqual(
+        new Set([partitionOf(`k${key}`, 3)]),
+      );
+    }
+    for (let partition = 0; partition < 3; partition++) {
+      const offsets = seen.filter((r) => r.partition === partition).map((r) => r.offset);
+      expect(offsets).toEqual(offsets.map((_, i) => i));
+    }
+  });
+
+  it('waits for a batch handler before delivering the next batch of the partition', async () => {
+    const bus = open({ partitions: 1, maxBatch: 10 });
+    let running = 0;
+    let maxRunning = 0;
+    let count = 0;
+    await bus.subscribe(
+      ['t'],
+      async (records) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        count += records.length;
+        running--;
+      },
+      { group: 'g' },
+    );
+    await bus.publish('t', Array.from({ length: 50 }, (_, i) => ({ key: 'a', value: encoder.encode(String(i)) })));
+    await waitFor(() => count === 50);
+    expect(maxRunning).toBe(1);
+  });
+
+  it('resumes a group from its commit, and from explicit positions', async () => {
+    const bus = open({ partitions: 1 });
+    await bus.publish('t', Array.from({ length: 10 }, (_, i) => ({ key: 'a', value: encoder.encode(String(i)) })));
+    const first: number[] = [];
+    const subscription = await bus.subscribe(['t'], (records) => void first.push(...records.map((r) => r.offset)), {
+      group: 'g',
+    });
+    await waitFor(() => first.length === 10);
+    await subscription.commit({ t: { 0: 6 } });
+    await subscription.close();
+
+    const resumed: number[] = [];
+    const again = await bus.subscribe(['t'], (records) => void resumed.push(...records.map((r) => r.offset)), {
+      group: 'g',
+    });
+    await waitFor(() => resumed.length === 4);
+    expect(resumed).toEqual([6, 7, 8, 9]);
+    await again.close();
+
+    const explicit: number[] = [];
+    await bus.subscribe(['t'], (records) => void explicit.push(...records.map((r) => r.offset)), {
+      group: 'g',
+      from: { t: { 0: 8 } },
+    });
+    await waitFor(() => explicit.length === 2);
+    expect(explicit).toEqual([8, 9]);
+  });
+
+  it('is down after close and refuses to publish', async () => {
+    const bus = open();
+    expect(bus.state()).toBe('ready');
+    await bus.close();
+    expect(bus.state()).toBe('down');
+    await expect(bus.publish('t', [{ key: 'a', value: new Uint8Array() }])).rejects.toThrow(/closed/);
+  });
+});
