@@ -1,0 +1,182 @@
+import { Packr } from 'msgpackr';
+import { TrafficField, type TrafficFieldOptions, type TrafficReading } from '../geo/traffic-field.ts';
+import type { SnapshotEnvelope, Backup } from './backup.ts';
+import { TOPICS, type Bus, type PartState, type StreamPositions } from './bus.ts';
+import { DOCTOR_STATUSES, Fleet, type FleetEvent, type Fix, type FleetOptions } from './fleet.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+/** Options of {@link Engine}. */
+export interface EngineOptions {
+  bus: Bus;
+  logger: Logger;
+  metrics: Metrics;
+  fleet?: FleetOptions;
+  traffic?: TrafficFieldOptions;
+  /** The engine's clock, ms since the epoch. Default `Date.now`. */
+  clock?: () => number;
+  /** How often the offline sweep runs, ms. Default 1000. */
+  sweepIntervalMs?: number;
+}
+
+/** Called after a snapshot reached the backup, with the stream positions it covers (ingest commits them). */
+export type SnapshotListener = (positions: StreamPositions) => void | Promise<void>;
+
+const eventPackr = new Packr({ useRecords: false });
+
+/**
+ * The live state and its lifecycle: the fleet and the traffic field, fed by the stream consumer, swept for doctors
+ * gone silent, snapshotted with the stream positions they reflect, and restored from the last snapshot at boot.
+ */
+export class Engine {
+  fleet: Fleet;
+  traffic: TrafficField;
+  private readonly clock: () => number;
+  private readonly positions: StreamPositions = {};
+  private readonly snapshotListeners: SnapshotListener[] = [];
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private snapshotInFlight: Promise<void> | undefined;
+  private pendingEvents: FleetEvent[] = [];
+
+  constructor(private readonly options: EngineOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.fleet = new Fleet(options.fleet);
+    this.traffic = new TrafficField(options.traffic);
+  }
+
+  /** The engine's current time. */
+  now(): number {
+    return this.clock();
+  }
+
+  /** Applies a fix (idempotent: stale fixes change nothing); the outcome is counted by the caller. */
+  applyFix(fix: Fix, now: number): string {
+    return this.fleet.applyFix(fix, now);
+  }
+
+  /**
+   * Applies a detector reading to the traffic field.
+   *
+   * @throws TotError `GEO_INVALID_READING` when the reading is out of range; the stream consumer dead-letters it.
+   */
+  applyReading(reading: TrafficReading, _now: number): string {
+    return this.traffic.apply(reading);
+  }
+
+  /** Records that the stream consumer applied everything of a partition before `nextOffset`. */
+  markApplied(topic: string, partition: number, nextOffset: number): void {
+    const byPartition = (this.positions[topic] ??= {});
+    byPartition[partition] = nextOffset;
+  }
+
+  /** A copy of the positions applied so far. */
+  appliedPositions(): StreamPositions {
+    return structuredClone(this.positions);
+  }
+
+  /** Registers a listener for saved snapshots. */
+  onSnapshotSaved(listener: SnapshotListener): void {
+    this.snapshotListeners.push(listener);
+  }
+
+  /** The whole live state with the positions it reflects. */
+  snapshot(): SnapshotEnvelope {
+    return {
+      version: 1,
+      takenAt: this.clock(),
+      positions: this.appliedPositions(),
+      fleet: this.fleet.toSnapshot(),
+      traffic: this.traffic.toSnapshot(),
+    };
+  }
+
+  /**
+   * Replaces the live state with a snapshot's and returns the positions to resume the streams from.
+   *
+   * @throws TotError `ENGINE_INVALID_SNAPSHOT` when the fleet part cannot be decoded; the state is left unchanged.
+   */
+  restore(envelope: SnapshotEnvelope): StreamPositions {
+    const fleet = Fleet.fromSnapshot(envelope.fleet, this.options.fleet);
+    const traffic = TrafficField.fromSnapshot(envelope.traffic, this.options.traffic);
+    this.fleet = fleet;
+    this.traffic = traffic;
+    for (const key of Object.keys(this.positions)) delete this.positions[key];
+    Object.assign(this.positions, structuredClone(envelope.positions));
+    return envelope.positions;
+  }
+
+  /** Saves a snapshot to `backup`, then tells the listeners. One save at a time; a call during a save waits for it. */
+  async saveSnapshot(backup: Backup): Promise<void> {
+    if (this.snapshotInFlight) return this.snapshotInFlight;
+    const { metrics, logger } = this.options;
+    const run = async () => {
+      const stop = metrics.snapshotSeconds.startTimer();
+      const envelope = this.snapshot();
+      try {
+        await backup.save(envelope);
+        metrics.snapshots.inc({ outcome: 'ok' });
+      } catch (error) {
+        metrics.snapshots.inc({ outcome: 'failed' });
+        logger.warn({ err: error, backup: backup.kind }, 'snapshot not saved; the engine keeps serving from memory');
+        return;
+      } finally {
+        stop();
+      }
+      for (const listener of this.snapshotListeners) await listener(envelope.positions);
+    };
+    this.snapshotInFlight = run().finally(() => {
+      this.snapshotInFlight = undefined;
+    });
+    return this.snapshotInFlight;
+  }
+
+  /** Starts the offline sweep and, when a backup is given, periodic snapshots. */
+  start(backup?: Backup, snapshotIntervalMs = 10_000): void {
+    const sweepMs = this.options.sweepIntervalMs ?? 1_000;
+    this.sweepTimer = setInterval(() => void this.sweep(), sweepMs);
+    this.sweepTimer.unref();
+    if (backup) {
+      this.snapshotTimer = setInterval(() => void this.saveSnapshot(backup), snapshotIntervalMs);
+      this.snapshotTimer.unref();
+    }
+  }
+
+  /** Stops the timers; waits for a snapshot in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    clearInterval(this.snapshotTimer);
+    await this.snapshotInFlight;
+    await this.flushEvents();
+  }
+
+  /** Sends doctors silent for too long offline and publishes the events; updates the per-status gauge. */
+  async sweep(): Promise<void> {
+    const events = this.fleet.sweepOffline(this.clock());
+    this.pendingEvents.push(...events);
+    for (const status of DOCTOR_STATUSES) this.options.metrics.doctors.set({ status }, this.fleet.countByStatus(status));
+    await this.flushEvents();
+  }
+
+  /** Publishes the fleet's pending events on tot.events (key: doctor id). Events that fail stay pending. */
+  private async flushEvents(): Promise<void> {
+    this.pendingEvents.push(...this.fleet.drainEvents());
+    if (this.pendingEvents.length === 0) return;
+    const events = this.pendingEvents;
+    this.pendingEvents = [];
+    try {
+      await this.options.bus.publish(
+        TOPICS.events,
+        events.map((event) => ({ key: event.doctorId, value: eventPackr.pack(event) })),
+      );
+    } catch (error) {
+      this.pendingEvents = events.concat(this.pendingEvents);
+      this.options.logger.warn({ err: error, count: events.length }, 'domain events not published; will retry');
+    }
+  }
+
+  /** Health of the parts the engine itself owns. */
+  state(): PartState {
+    return 'ready';
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * The composition root: the only file that wires the edge adapters (api/, ingest/) to the engine. It boots
+ * config → HTTP server (so /healthz answers at once) → store → backup and restore → bus → stream consumer → simulator,
+ * and shuts down in the reverse order on SIGINT/SIGTERM.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { addDoctorRoutes } from '../api/routes/doctors.ts';
+import { addHealthRoutes, type PartHealth } from '../api/routes/health.ts';
+import { Router } from '../api/router.ts';
+import { HttpServer } from '../api/server.ts';
+import { KafkaBus } from '../ingest/kafka-bus.ts';
+import { encodeRecords } from '../ingest/codec.ts';
+import { StreamConsumer } from '../ingest/stream-consumer.ts';
+import { TotError } from '../geo/errors.ts';
+import type { Backup } from './backup.ts';
+import { FileBackup } from './backup-file.ts';
+import { RedisBackup } from './backup-redis.ts';
+import { TOPICS, type Bus, type PartState } from './bus.ts';
+import { loadConfig, redactUrl, type Config } from './config.ts';
+import { Engine } from './engine.ts';
+import { InProcessBus } from './in-process-bus.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
+import { migrate } from './migrate.ts';
+import { CitySimulator, startSimulator, type SimulatorHandle } from './simulator/index.ts';
+import type { Store } from './store.ts';
+import { PgliteStore } from './store-pglite.ts';
+import { PostgresStore } from './store-postgres.ts';
+
+/** A running application. */
+export interface Application {
+  /** The HTTP port actually bound. */
+  port: number;
+  engine: Engine;
+  /** Resolves when every part has started (or failed: see /readyz). */
+  ready: Promise<void>;
+  /** Graceful shutdown; resolves true when everything stopped within the timeout. */
+  stop(): Promise<boolean>;
+}
+
+interface Part {
+  kind: string;
+  state: () => PartState;
+  detail?: string;
+}
+
+/** Boots the application described by `config`. Throws if the HTTP port cannot be bound. */
+export async function startApplication(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<Application> {
+  const metrics = new Metrics();
+  const parts: Record<string, Part> = {};
+  const setPart = (name: string, kind: string, state: () => PartState, detail?: string) => {
+    parts[name] = { kind, state, ...(detail ? { detail } : {}) };
+  };
+
+  // Simulated time may run faster than the wall clock; the engine then lives on simulated time so that fixes from the
+  // simulator are not "from the future".
+  const wallStart = Date.now();
+  const speedUp = config.SIMULATOR ? config.SIMULATOR_SPEEDUP : 1;
+  const clock = speedUp === 1 ? Date.now : () => wallStart + (Date.now() - wallStart) * speedUp;
+
+  const bus: Bus = config.KAFKA_BROKERS
+    ? new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger })
+    : new InProcessBus();
+  setPart('bus', bus.kind, () => bus.state());
+
+  const engine = new Engine({
+    bus,
+    logger,
+    metrics,
+    clock,
+    fleet: { resolution: config.H3_RESOLUTION, offlineAfterMs: config.OFFLINE_AFTER_MS },
+  });
+
+  const router = new Router();
+  addHealthRoutes(router, {
+    parts: () =>
+      Object.fromEntries(
+        Object.entries(parts).map(([name, part]): [string, PartHealth] => [
+          name,
+          { kind: part.kind, state: part.state(), ...(part.detail ? { detail: part.detail } : {}) },
+        ]),
+      ),
+    metricsText: () => metrics.text(),
+  });
+  addDoctorRoutes(router, () => engine.fleet);
+  const server = new HttpServer({ host: config.HOST, port: config.PORT, router, logger, metrics });
+  const port = await server.listen();
+  logger.info({ port }, 'HTTP server listening');
+
+  let store: Store | undefined;
+  let backup: Backup | undefined;
+  let consumer: StreamConsumer | undefined;
+  let simulator: SimulatorHandle | undefined;
+  let storeState: PartState = 'starting';
+  setPart('store', config.DATABASE_URL ? 'postgres' : 'pglite', () => storeState);
+  setPart('backup', config.REDIS_URL ? 'redis' : 'file', () => backup?.state() ?? 'starting');
+  setPart('streams', 'consumer', () => (consumer ? 'ready' : 'starting'));
+
+  const startStore = async () => {
+    try {
+      store = config.DATABASE_URL
+        ? new PostgresStore(config.DATABASE_URL)
+        : await PgliteStore.open(config.PGLITE_IN_MEMORY ? undefined : join(config.DATA_DIR, 'pglite'));
+      const applied = await migrate(store);
+      storeState = 'ready';
+      logger.info({ store: store.kind, url: config.DATABASE_URL && redactUrl(config.DATABASE_URL), applied }, 'store ready');
+    } catch (error) {
+      storeState = 'down';
+      logger.error({ err: error }, 'store failed to start');
+    }
+  };
+
+  const startStreams = async () => {
+    backup = config.REDIS_URL ? new RedisBackup(config.REDIS_URL) : new FileBackup(join(config.DATA_DIR, 'snapshot.msgpack'));
+    // Restore before consuming: the streams resume exactly where the snapshot's state ends.
+    let from;
+    try {
+      const envelope = await backup.load();
+      if (envelope) {
+        from = engine.restore(envelope);
+        logger.info({ doctors: engine.fleet.size, takenAt: new Date(envelope.takenAt).toISOString() }, 'fleet restored');
+      }
+    } catch (error) {
+      // A missing or unreadable backup must not keep the engine down: it starts empty and the streams refill it.
+      logger.error({ err: error, backup: backup.kind }, 'no snapshot restored; starting with an empty fleet');
+    }
+    consumer = new StreamConsumer({ bus, sink: engine, logger, metrics, group: config.KAFKA_GROUP, clock });
+    engine.onSnapshotSaved((positions) => consumer?.commit(positions));
+    await consumer.start(from);
+    engine.start(backup, config.SNAPSHOT_INTERVAL_MS);
+    logger.info({ bus: bus.kind, backup: backup.kind }, 'streams consuming');
+  };
+
+  const startSimulation = () => {
+    if (!config.SIMULATOR) return;
+    const sim = new CitySimulator({
+      doctors: config.SIMULATOR_DOCTORS,
+      detectors: config.SIMULATOR_DETECTORS,
+      seed: config.SIMULATOR_SEED,
+      tickMs: config.SIMULATOR_TICK_MS,
+      speedUp,
+    });
+    for (const doctor of sim.doctors()) {
+      engine.fleet.register(
+        { id: doctor.doctorId, specializations: doctor.specializations, clinicId: doctor.clinicId, rating: doctor.rating },
+        clock(),
+      );
+    }
+    simulator = startSimulator(
+      sim,
+      async (step) => {
+        await publishEach(bus, TOPICS.fixes, step.fixes, (fix) => fix.doctorId);
+        await publishEach(bus, TOPICS.readings, step.readings, (reading) => reading.detectorId);
+        for (const change of step.duty) engine.fleet.setDuty(change.doctorId, change.onDuty, clock());
+      },
+      { startAt: clock(), onError: (error) => logger.warn({ err: error }, 'simulator step failed') },
+    );
+    logger.info({ doctors: config.SIMULATOR_DOCTORS, detectors: config.SIMULATOR_DETECTORS, speedUp }, 'city simulator running');
+  };
+
+  const ready = (async () => {
+    await Promise.all([startStore(), startStreams()]);
+    startSimulation();
+  })().catch((error: unknown) => {
+    logger.error({ err: error }, 'start-up failed');
+  });
+
+  let stopping: Promise<boolean> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const deadline = new Promise<false>((resolve) => setTimeout(() => resolve(false), config.SHUTDOWN_TIMEOUT_MS).unref());
+      const work = (async () => {
+        await ready;
+        const drained = await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+        await simulator?.stop();
+        await consumer?.stop();
+        await engine.stop();
+        if (backup) await engine.saveSnapshot(backup);
+        await bus.close();
+        await Promise.allSettled([store?.close(), backup?.close()]);
+        return drained;
+      })();
+      return Promise.race([work, deadline]);
+    })());
+
+  return { port, engine, ready, stop };
+}
+
+/** Publishes each record as its own msgpack message keyed by its source, so one source's records stay in order. */
+async function publishEach<Item>(bus: Bus, topic: string, items: readonly Item[], keyOf: (item: Item) => string): Promise<void> {
+  if (items.length === 0) return;
+  await bus.publish(
+    topic,
+    items.map((item) => ({ key: keyOf(item), value: encodeRecords(item) })),
+  );
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    const message = error instanceof TotError ? error.message : String(error);
+    process.stderr.write(`tot-engine: ${message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  process.on('uncaughtException', (error) => logger.fatal({ err: error }, 'uncaught exception'));
+  process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled rejection'));
+  const app = await startApplication(config, logger);
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down');
+    void app.stop().then((clean) => {
+      logger.info({ clean }, 'stopped');
+      logger.flush();
+      process.exit(clean ? 0 : 1);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void main();
+}

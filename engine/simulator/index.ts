@@ -1,0 +1,28 @@
+/** The city simulator's public surface. */
+export { CitySimulator, SPECIALIZATIONS } from './city-simulator.ts';
+export {
+  MOSCOW_BOX,
+  resolveSimulatorConfig,
+  type CityBox,
+  type Range,
+  type SimulatorConfig,
+  type SimulatorOptions,
+} from './config.ts';
+export {
+  startSimulator,
+  type SimPublisher,
+  type SimulatorDriverOptions,
+  type SimulatorHandle,
+} from './driver.ts';
+export type {
+  SimClinic,
+  SimDetector,
+  SimDoctor,
+  SimDoctorStatus,
+  SimDutyChange,
+  SimFix,
+  SimHotSpot,
+  SimReading,
+  SimStatusChange,
+  SimStep,
+} from './types.ts';

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: typecheck, lint, unit tests, then integration tests against the real Kafka, PostgreSQL with
+# PostGIS and Redis, which scripts/services.sh installs and starts when they are not running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+phase() {
+  local name=$1
+  shift
+  local started=$SECONDS
+  echo "==> ${name}"
+  "$@"
+  echo "==> ${name}: $((SECONDS - started)) s"
+}
+
+phase "dependencies" bash scripts/ensure-deps.sh
+phase "typecheck" npx tsc -p tsconfig.json --noEmit
+phase "lint" npx eslint .
+phase "services" bash scripts/services.sh up
+# The integration project's global setup reuses the services started above.
+phase "tests (unit + integration)" npx vitest run --coverage
