@@ -22,8 +22,6 @@ export default defineConfig({
           globalSetup: ['tests/integration/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
-          // Integration suites share the real services; run files one at a time.
-          fileParallelism: false,
         },
       },
     ],

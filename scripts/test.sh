@@ -17,5 +17,7 @@ phase "dependencies" bash scripts/ensure-deps.sh
 phase "typecheck" npx tsc -p tsconfig.json --noEmit
 phase "lint" npx eslint .
 phase "services" bash scripts/services.sh up
-# The integration project's global setup reuses the services started above.
-phase "tests (unit + integration)" npx vitest run --coverage
+phase "unit tests" npx vitest run --project unit --coverage
+# Integration files share the real services and spawn engines: one file at a time. The global setup reuses the
+# services started above.
+phase "integration tests" npx vitest run --project integration --no-file-parallelism
