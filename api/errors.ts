@@ -44,6 +44,8 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorEntry> = {
   ENGINE_DOCTOR_NOT_FOUND: { status: 404, title: 'Doctor not found' },
   ENGINE_INVALID_TRANSITION: { status: 409, title: 'Status transition not allowed' },
   ENGINE_INVALID_SNAPSHOT: { status: 500, title: 'Invalid snapshot' },
+  ENGINE_INVALID_FIX: { status: 400, title: 'Invalid fix' },
+  ENGINE_INVALID_ARGUMENT: { status: 400, title: 'Invalid argument' },
   API_NOT_FOUND: { status: 404, title: 'Not found' },
   API_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   API_VALIDATION_FAILED: { status: 400, title: 'Validation failed' },

@@ -19,6 +19,8 @@ export type DecodeFailure = { reason: 'too_large' | 'not_msgpack' | 'invalid' | 
 /** The outcome of decoding one stream message: the valid items, and a failure per invalid item. */
 export interface Decoded<Item> {
   items: Item[];
+  /** Position of each item in the decoded value (a batch may have bad records between good ones). */
+  indexes: number[];
   failures: (DecodeFailure & { index: number })[];
 }
 
@@ -35,6 +37,7 @@ export function decodeRecords<Schema extends z.ZodType<{ ts: number }>>(
   if (bytes.byteLength > MAX_RECORD_BYTES) {
     return {
       items: [],
+      indexes: [],
       failures: [{ index: -1, reason: 'too_large', detail: `value of ${bytes.byteLength} bytes exceeds ${MAX_RECORD_BYTES}` }],
     };
   }
@@ -42,10 +45,10 @@ export function decodeRecords<Schema extends z.ZodType<{ ts: number }>>(
   try {
     value = packr.unpack(bytes);
   } catch (error) {
-    return { items: [], failures: [{ index: -1, reason: 'not_msgpack', detail: (error as Error).message }] };
+    return { items: [], indexes: [], failures: [{ index: -1, reason: 'not_msgpack', detail: (error as Error).message }] };
   }
   const candidates = Array.isArray(value) ? value : [value];
-  const result: Decoded<z.infer<Schema>> = { items: [], failures: [] };
+  const result: Decoded<z.infer<Schema>> = { items: [], indexes: [], failures: [] };
   candidates.forEach((candidate, index) => {
     const parsed = schema.safeParse(candidate);
     if (!parsed.success) {
@@ -63,6 +66,7 @@ export function decodeRecords<Schema extends z.ZodType<{ ts: number }>>(
       return;
     }
     result.items.push(parsed.data);
+    result.indexes.push(index);
   });
   return result;
 }

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { encodeRecords, decodeRecords, type DecodeFailure } from './codec.ts';
 import { fixSchema, readingSchema, type FixMessage, type ReadingMessage } from './schemas.ts';
 import { TOPICS, type Bus, type BusRecord, type Subscription } from '../engine/bus.ts';
@@ -78,8 +79,13 @@ export class StreamConsumer {
     const now = this.clock();
     const deadLetters: DeadLetter[] = [];
     for (const record of records) {
-      if (record.topic === TOPICS.fixes) this.applyAll(record, fixSchema, now, deadLetters, (fix) => this.options.sink.applyFix(fix, now));
-      else this.applyAll(record, readingSchema, now, deadLetters, (reading) => this.options.sink.applyReading(reading, now));
+      if (record.topic === TOPICS.fixes) {
+        this.applyAll<FixMessage>(record, fixSchema, now, deadLetters, (fix) => this.options.sink.applyFix(fix, now));
+      } else {
+        this.applyAll<ReadingMessage>(record, readingSchema, now, deadLetters, (reading) =>
+          this.options.sink.applyReading(reading, now),
+        );
+      }
     }
     if (deadLetters.length > 0) await this.sendDeadLetters(deadLetters);
     const last = records[records.length - 1];
@@ -88,7 +94,7 @@ export class StreamConsumer {
 
   private applyAll<Item extends { ts: number }>(
     record: BusRecord,
-    schema: typeof fixSchema | typeof readingSchema,
+    schema: z.ZodType<Item>,
     now: number,
     deadLetters: DeadLetter[],
     apply: (item: Item) => string,
@@ -96,12 +102,13 @@ export class StreamConsumer {
     const { metrics } = this.options;
     const decoded = decodeRecords(record.value, schema, now);
     for (const failure of decoded.failures) deadLetters.push(deadLetterOf(record, failure.index, failure.reason, failure.detail, now));
-    decoded.items.forEach((item, index) => {
+    decoded.items.forEach((item, i) => {
       try {
-        metrics.messages.inc({ topic: record.topic, outcome: apply(item as unknown as Item) });
+        metrics.messages.inc({ topic: record.topic, outcome: apply(item) });
       } catch (error) {
+        // Only the engine's coded refusals are a record's fault; anything else is a bug and must surface.
         if (!(error instanceof TotError)) throw error;
-        deadLetters.push(deadLetterOf(record, index, 'rejected', `${error.code}: ${error.message}`, now));
+        deadLetters.push(deadLetterOf(record, decoded.indexes[i]!, 'rejected', `${error.code}: ${error.message}`, now));
       }
     });
   }

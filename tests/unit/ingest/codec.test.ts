@@ -7,7 +7,7 @@ const fix = { doctorId: 'doc-1', lat: 55.75, lng: 37.61, ts: now - 1000, accurac
 
 describe('decodeRecords', () => {
   it('decodes a single record and a batch', () => {
-    expect(decodeRecords(encodeRecords(fix), fixSchema, now)).toEqual({ items: [fix], failures: [] });
+    expect(decodeRecords(encodeRecords(fix), fixSchema, now)).toEqual({ items: [fix], indexes: [0], failures: [] });
     const batch = decodeRecords(encodeRecords([fix, { ...fix, seq: 4 }]), fixSchema, now);
     expect(batch.items.map((item) => item.seq)).toEqual([3, 4]);
   });
