@@ -19,6 +19,7 @@ import { RedisBackup } from './backup-redis.ts';
 import { TOPICS, type Bus, type PartState } from './bus.ts';
 import { loadConfig, redactUrl, type Config } from './config.ts';
 import { Engine } from './engine.ts';
+import type { DoctorStatus } from './fleet.ts';
 import { InProcessBus } from './in-process-bus.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
@@ -152,7 +153,9 @@ export async function startApplication(config: Config, logger: Logger = createLo
       async (step) => {
         await publishEach(bus, TOPICS.fixes, step.fixes, (fix) => fix.doctorId);
         await publishEach(bus, TOPICS.readings, step.readings, (reading) => reading.detectorId);
-        for (const change of step.duty) engine.fleet.setDuty(change.doctorId, change.onDuty, clock());
+        const now = clock();
+        for (const change of step.duty) engine.fleet.setDuty(change.doctorId, change.onDuty, now);
+        for (const change of step.statuses) followSimulatedStatus(engine, change.doctorId, change.status, now);
       },
       { startAt: clock(), onError: (error) => logger.warn({ err: error }, 'simulator step failed') },
     );
@@ -185,6 +188,26 @@ export async function startApplication(config: Config, logger: Logger = createLo
     })());
 
   return { port, engine, ready, stop };
+}
+
+/**
+ * Until the dispatch module assigns visits, the simulator's doctors walk their visit cycle on their own. The fleet's
+ * transition table only knows the dispatch cycle, so a simulated available → en_route goes through offered and
+ * assigned, as a real visit does. A change the table refuses (the doctor went offline meanwhile) is skipped.
+ */
+function followSimulatedStatus(engine: Engine, doctorId: string, target: DoctorStatus, now: number): void {
+  const path: Partial<Record<DoctorStatus, DoctorStatus[]>> = {
+    en_route: ['offered', 'assigned', 'en_route'],
+    on_site: ['on_site'],
+    available: ['available'],
+  };
+  const current = engine.fleet.get(doctorId)?.status;
+  if (current === undefined || current === 'offline') return;
+  try {
+    for (const status of path[target] ?? []) engine.fleet.setStatus(doctorId, status, now, 'simulated');
+  } catch (error) {
+    if (!(error instanceof TotError)) throw error;
+  }
 }
 
 /** Publishes each record as its own msgpack message keyed by its source, so one source's records stay in order. */

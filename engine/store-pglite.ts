@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { postgis } from '@electric-sql/pglite-postgis';
 import type { QueryResult, SqlExecutor, Store } from './store.ts';
@@ -13,6 +14,7 @@ export class PgliteStore implements Store {
 
   /** Opens (or creates) the database in `dataDir`, or in memory when it is undefined. Loading PostGIS takes seconds. */
   static async open(dataDir?: string): Promise<PgliteStore> {
+    if (dataDir) await mkdir(dataDir, { recursive: true });
     const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { postgis } });
     return new PgliteStore(db);
   }

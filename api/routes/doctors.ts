@@ -6,13 +6,22 @@ import type { Router } from '../router.ts';
 
 /** Query of GET /v1/doctors/nearby. */
 export const nearbyQuerySchema = z.object({
-  lat: z.coerce.number({ error: 'must be a number' }).min(-90).max(90),
-  lng: z.coerce.number({ error: 'must be a number' }).min(-180).max(180),
-  k: z.coerce.number({ error: 'must be a number' }).int().min(1).max(100).default(10),
-  maxKm: z.coerce.number({ error: 'must be a number' }).positive().max(100).optional(),
+  lat: numberParameter().pipe(z.number().min(-90).max(90)),
+  lng: numberParameter().pipe(z.number().min(-180).max(180)),
+  k: numberParameter().pipe(z.number().int().min(1).max(100)).default(10),
+  maxKm: numberParameter().pipe(z.number().positive().max(100)).optional(),
   specialization: z.string().trim().min(1).max(64).optional(),
   status: z.enum(DOCTOR_STATUSES).default('available'),
 });
+
+/** A decimal number in a query string ("55.75", "-1e-3"); anything else is "must be a number". */
+function numberParameter() {
+  return z
+    .string({ error: 'is required' })
+    .trim()
+    .regex(/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/, { error: 'must be a number' })
+    .transform(Number);
+}
 
 const idSchema = z.object({ id: z.string().min(1).max(64) });
 
