@@ -63,6 +63,8 @@ export const environmentSchema = z.object({
   KAFKA_GROUP: z.string().trim().min(1).default('tot-engine'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  /** Redis key of the fleet snapshot (one per region once regions are split over instances). */
+  SNAPSHOT_KEY: z.string().trim().min(1).max(200).default('tot:snapshot:all'),
   /** Directory of the embedded parts' files (PGlite data, snapshot file). */
   DATA_DIR: z.string().trim().min(1).default('.data/embedded'),
   /** Keep the embedded database in memory only (tests, demos). */

@@ -94,6 +94,7 @@ export async function startApplication(config: Config, logger: Logger = createLo
   let consumer: StreamConsumer | undefined;
   let simulator: SimulatorHandle | undefined;
   let storeState: PartState = 'starting';
+  let stopRequested = false;
   setPart('store', config.DATABASE_URL ? 'postgres' : 'pglite', () => storeState);
   setPart('backup', config.REDIS_URL ? 'redis' : 'file', () => backup?.state() ?? 'starting');
   setPart('streams', 'consumer', () => (consumer ? 'ready' : 'starting'));
@@ -113,19 +114,31 @@ export async function startApplication(config: Config, logger: Logger = createLo
   };
 
   const startStreams = async () => {
-    backup = config.REDIS_URL ? new RedisBackup(config.REDIS_URL) : new FileBackup(join(config.DATA_DIR, 'snapshot.msgpack'));
-    // Restore before consuming: the streams resume exactly where the snapshot's state ends.
+    backup = config.REDIS_URL ? new RedisBackup(config.REDIS_URL, config.SNAPSHOT_KEY) : new FileBackup(join(config.DATA_DIR, 'snapshot.msgpack'));
+    // Restore before consuming: the streams resume exactly where the snapshot's state ends. While the backup store is
+    // unreachable we wait (readyz says so) rather than start empty, which would overwrite a good snapshot.
     let from;
-    try {
-      const envelope = await backup.load();
-      if (envelope) {
-        from = engine.restore(envelope);
-        logger.info({ doctors: engine.fleet.size, takenAt: new Date(envelope.takenAt).toISOString() }, 'fleet restored');
+    for (let attempt = 1; !stopRequested; attempt++) {
+      try {
+        const envelope = await backup.load();
+        if (envelope) {
+          from = engine.restore(envelope);
+          logger.info({ doctors: engine.fleet.size, takenAt: new Date(envelope.takenAt).toISOString() }, 'fleet restored');
+        }
+        break;
+      } catch (error) {
+        if (error instanceof TotError) {
+          // An unreadable snapshot cannot get better by waiting: start empty, the streams refill the fleet.
+          logger.error({ err: error, backup: backup.kind }, 'snapshot unreadable; starting with an empty fleet');
+          break;
+        }
+        if (attempt === 1 || attempt % 10 === 0) {
+          logger.warn({ err: error, backup: backup.kind, attempt }, 'backup unreachable; waiting to restore before consuming');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
       }
-    } catch (error) {
-      // A missing or unreadable backup must not keep the engine down: it starts empty and the streams refill it.
-      logger.error({ err: error, backup: backup.kind }, 'no snapshot restored; starting with an empty fleet');
     }
+    if (stopRequested) return;
     consumer = new StreamConsumer({ bus, sink: engine, logger, metrics, group: config.KAFKA_GROUP, clock });
     engine.onSnapshotSaved((positions) => consumer?.commit(positions));
     await consumer.start(from);
@@ -172,6 +185,7 @@ export async function startApplication(config: Config, logger: Logger = createLo
   let stopping: Promise<boolean> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      stopRequested = true;
       const deadline = new Promise<false>((resolve) => setTimeout(() => resolve(false), config.SHUTDOWN_TIMEOUT_MS).unref());
       const work = (async () => {
         await ready;

@@ -50,15 +50,18 @@ export interface KafkaBusOptions {
 const TOPIC_READY_TIMEOUT_MS = 15_000;
 
 /**
- * The {@link Bus} on Apache Kafka (@platformatic/kafka). Keys choose partitions with Kafka's own partitioner
- * (murmur2 of the UTF-8 key, positive, modulo the partition count — what the Java client and librdkafka's
- * murmur2_random do), so one doctor's fixes share a partition and stay in order, whichever client produced them.
- * Publishes become few large requests of an idempotent producer with acks = all ({@link KafkaPublisher}): a publish
- * resolves once the broker has written it durably, and a retried request neither duplicates nor reorders anything
- * (the broker recognises the batch), which a plain producer does not guarantee. Each subscription is one member of a consumer
- * group with manual commits ({@link KafkaSubscription}). A broker outage never throws out of the event loop: publishes
- * reject after the client's retries, consumers rejoin by themselves, and {@link state} reads `degraded` until the
- * broker answers again.
+ * The {@link Bus} on Apache Kafka (@platformatic/kafka).
+ *
+ * Keys choose partitions with Kafka's own partitioner (murmur2 of the UTF-8 key made positive, modulo the partition
+ * count — what the Java client and librdkafka's murmur2_random do), so one doctor's fixes share a partition and stay
+ * in order whichever client produced them. Publishes become few large requests of an idempotent producer with
+ * acks = all ({@link KafkaPublisher}): a publish resolves once the broker has written it, and a retried request
+ * neither duplicates nor reorders anything, because the broker recognises a batch it already has. Each subscription
+ * is one member of a consumer group with manual commits ({@link KafkaSubscription}).
+ *
+ * A broker outage never throws out of the event loop: publishes reject after the client's retries (about two seconds
+ * when nothing answers), consumers rejoin by themselves, and {@link state} reads `degraded` until the broker answers
+ * again.
  */
 export class KafkaBus implements Bus {
   readonly kind = 'kafka';
@@ -82,10 +85,17 @@ export class KafkaBus implements Bus {
   private probing = false;
   private closing: Promise<void> | undefined;
 
-  /** Validates the options and creates the clients; connections open on first use and by the health probe. */
+  /**
+   * Validates the options and creates the clients; connections open on first use and by the health probe.
+   *
+   * @throws TotError `CONFIG_INVALID` naming the option and its value when one is out of range.
+   */
   constructor(options: KafkaBusOptions) {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
       throw invalid('brokers', options.brokers, 'must list at least one host:port');
+    }
+    if (typeof options.clientId !== 'string' || options.clientId.trim() === '') {
+      throw invalid('clientId', options.clientId, 'must be a non-empty string');
     }
     this.brokers = [...options.brokers];
     this.clientId = options.clientId;
@@ -163,14 +173,21 @@ export class KafkaBus implements Bus {
     }
   }
 
-  /** Produces the messages (key → partition); resolves once the broker acknowledged them (acks as configured). */
+  /**
+   * Produces the messages (key → partition); resolves once the broker acknowledged them (acks = all). Rejects, naming
+   * the topic and the client's reason, when the bus is closed or the broker did not accept them after the retries.
+   */
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     this.assertOpen(`publish to ${topic}`);
     if (messages.length === 0) return;
     await this.publisher.publish(topic, messages);
   }
 
-  /** Joins `options.group` for `topics`; see {@link KafkaSubscription} for positions, delivery and failures. */
+  /**
+   * Joins `options.group` for `topics` and resolves once this member has its first assignment; see
+   * {@link KafkaSubscription} for start positions, delivery, commits and failures. Rejects when the bus is closed,
+   * `from` holds an offset that is not a non-negative integer, or the group cannot be joined.
+   */
   async subscribe(
     topics: readonly string[],
     handler: BatchHandler,
@@ -199,13 +216,19 @@ export class KafkaBus implements Bus {
         },
       });
     } catch (error) {
-      this.health.failure(error, 'subscribe');
+      // A RangeError is a bad `from`, not a broker failure.
+      if (!(error instanceof RangeError)) this.health.failure(error, 'subscribe');
       throw new Error(
         `kafka: subscribing group ${options.group} to ${topics.join(', ')} failed: ${describeError(error)}`,
         {
           cause: error,
         },
       );
+    }
+    if (this.closing) {
+      // The bus closed while this member was joining: it would outlive the bus otherwise.
+      await subscription.close();
+      throw new Error(`kafka bus is closed; cannot subscribe to ${topics.join(', ')}`);
     }
     this.subscriptions.add(subscription);
     return subscription;

@@ -41,16 +41,11 @@ export class KafkaHealth {
     this.closed = true;
   }
 
-  /** `down` once closed, `degraded` while the latest report is a failure, else `ready` (or `starting` before any success). */
+  /** `down` once closed, `degraded` while the latest report is a failure, else `ready` (`starting` before any). */
   state(): PartState {
     if (this.closed) return 'down';
     if (this.lastFailure > this.lastSuccess) return 'degraded';
     return this.everConnected ? 'ready' : 'starting';
-  }
-
-  /** The last failure since the last success, for logs and /readyz details. */
-  error(): string | undefined {
-    return this.lastError;
   }
 
   /** Follows the connection events of a client (its own pool and those of its streams). */

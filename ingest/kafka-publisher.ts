@@ -37,7 +37,7 @@ export interface KafkaPublisherOptions {
  */
 export class KafkaPublisher {
   private readonly queue: Chunk[] = [];
-  private inFlight = 0;
+  private sending = false;
   private needsNewProducerId = false;
   private idle: (() => void)[] = [];
 
@@ -69,7 +69,7 @@ export class KafkaPublisher {
 
   /** Resolves once every queued publish has been answered (acknowledged or rejected). */
   flush(): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    if (this.queue.length === 0 && !this.sending) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
@@ -81,7 +81,7 @@ export class KafkaPublisher {
 
   private pump(): void {
     const { maxRequestBytes } = this.options;
-    if (this.inFlight === 0 && this.queue.length > 0) {
+    if (!this.sending && this.queue.length > 0) {
       const batch = [this.queue.shift()!];
       let bytes = batch[0]!.bytes;
       while (this.queue.length > 0 && bytes + this.queue[0]!.bytes <= maxRequestBytes) {
@@ -89,10 +89,10 @@ export class KafkaPublisher {
         batch.push(next);
         bytes += next.bytes;
       }
-      this.inFlight += 1;
+      this.sending = true;
       void this.send(batch);
     }
-    if (this.queue.length === 0 && this.inFlight === 0) {
+    if (this.queue.length === 0 && !this.sending) {
       const waiters = this.idle;
       this.idle = [];
       for (const resolve of waiters) resolve();
@@ -124,7 +124,7 @@ export class KafkaPublisher {
         );
       }
     } finally {
-      this.inFlight -= 1;
+      this.sending = false;
       this.pump();
     }
   }

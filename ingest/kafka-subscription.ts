@@ -1,6 +1,5 @@
 import {
   Consumer,
-  ListOffsetTimestamps,
   type ConsumerGroupJoinPayload,
   type GroupAssignment,
   type Message,
@@ -9,6 +8,7 @@ import {
 import type { BatchHandler, BusRecord, StreamPositions, Subscription } from '../engine/bus.ts';
 import type { Logger } from '../engine/logger.ts';
 import { describeError, type KafkaHealth } from './kafka-health.ts';
+import { checkOffset, PartitionPositions, positionKey } from './kafka-positions.ts';
 
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -52,6 +52,7 @@ interface Session {
   /** Bumped on every offsets refresh so that a slower, older resolution never overrides a newer one. */
   refreshes: number;
   delivered: boolean;
+  handlerFailed: boolean;
   waiter: (() => void) | undefined;
   woken: boolean;
 }
@@ -59,12 +60,12 @@ interface Session {
 /**
  * A {@link Subscription} on Kafka: one member of the consumer group `group`, with no auto-commit.
  *
- * Where a partition starts, each time this member is assigned it: at this subscription's own position (the offset
- * after the last record its handler completed, so a partition kept or regained across rebalances continues exactly
- * where this process's state is), else at `from` (a restored snapshot), else at the group's committed offset, else at
- * the earliest retained record. A position outside the retained log (deleted by retention, or a recreated topic) moves
- * to the earliest record, with a warning. The library's stream is paused while these positions are resolved and
- * written into its fetch positions, so no record is fetched from a stale position.
+ * Where a partition starts, each time this member is assigned it: at this subscription's position for it — where
+ * its handler last stopped, or where it last started — so a partition kept or regained across rebalances continues
+ * exactly where this process's state is; before any, at `from` (a restored snapshot); else at the group's committed
+ * offset; else at the earliest retained record. A position outside the retained log (deleted by retention, or beyond
+ * the end of a recreated topic) moves to the earliest record, with a warning. The library's stream is paused while
+ * these positions are resolved and written into its fetch positions, so nothing is fetched from a stale position.
  *
  * Delivery: the stream is read in order and consecutive records of one partition form a batch; the handler's promise
  * is awaited before anything else is delivered, so one partition's batches never overlap. Records of partitions no
@@ -72,13 +73,14 @@ interface Session {
  * around a rebalance) are skipped, so offsets delivered per partition only grow.
  *
  * Failures (a fetch that failed after the client's retries, a lost group membership, a handler that threw) end the
- * member: it is closed and a new one joins after a backoff (0.5 s doubling to 30 s), resuming at the positions above,
- * so a handler that throws sees its batch again. The bus health shows `degraded` meanwhile.
+ * member: it is closed and a new one joins after a backoff (0.5 s doubling to 30 s; back to 0.5 s once a member has
+ * delivered, unless its handler threw), resuming at the positions above, so a handler that throws sees its batch again.
+ * Broker failures show as `degraded` in the bus health meanwhile. Kafka's classic group protocol does not wait for a
+ * running handler before moving its partition to another member: around a rebalance two members may briefly process
+ * the same partition (at-least-once).
  */
 export class KafkaSubscription implements Subscription {
-  private readonly positions = new Map<string, number>();
-  /** Keys whose position comes from a delivered record, hence exists in the log (see {@link startOf}). */
-  private readonly confirmed = new Set<string>();
+  private readonly positions: PartitionPositions;
   private session: Session | undefined;
   private supervisor: Promise<void> = Promise.resolve();
   private closing = false;
@@ -89,15 +91,7 @@ export class KafkaSubscription implements Subscription {
 
   private constructor(private readonly options: KafkaSubscriptionOptions) {
     this.logger = options.logger.child({ group: options.group });
-    for (const [topic, byPartition] of Object.entries(options.from ?? {})) {
-      if (!options.topics.includes(topic)) continue;
-      for (const [partition, offset] of Object.entries(byPartition)) {
-        this.positions.set(
-          positionKey(topic, Number(partition)),
-          checkOffset(offset, `from.${topic}.${partition}`),
-        );
-      }
-    }
+    this.positions = new PartitionPositions(options.from, options.topics, this.logger);
   }
 
   /** Joins the group; resolves once this member has its first assignment, rejects if it could not join. */
@@ -165,9 +159,9 @@ export class KafkaSubscription implements Subscription {
       }
       const failure = await this.pump(session);
       await this.endSession(session);
-      if (session.delivered) backoff = FIRST_BACKOFF_MS;
+      if (session.delivered && !session.handlerFailed) backoff = FIRST_BACKOFF_MS;
       // The log moved under a position we had read (topic recreated): check every position against it again.
-      if (isOffsetOutOfRange(failure)) this.confirmed.clear();
+      if (isOffsetOutOfRange(failure)) this.positions.distrust();
       session = undefined;
       if (this.closing) break;
       this.logger.warn(
@@ -201,6 +195,7 @@ export class KafkaSubscription implements Subscription {
       ending: false,
       refreshes: 0,
       delivered: false,
+      handlerFailed: false,
       waiter: undefined,
       woken: false,
     };
@@ -282,66 +277,22 @@ export class KafkaSubscription implements Subscription {
   private onOffsets(session: Session): void {
     const stream = session.stream;
     const keys = [...session.assigned];
-    if (!stream || keys.length === 0 || session.ending) return;
     const refresh = ++session.refreshes;
+    if (!stream || session.ending) return;
+    if (keys.length === 0) {
+      // Nothing assigned (more members than partitions): nothing to position; undo a pause of an older refresh.
+      stream.resume();
+      return;
+    }
     stream.pause();
-    this.resolveBounds(session, keys).then(
+    this.positions.bounds(session.consumer, keys).then(
       (bounds) => {
         if (refresh !== session.refreshes || session.ending) return;
-        for (const key of keys) {
-          const start = this.startOf(key, bounds);
-          this.positions.set(key, start);
-          stream.offsetsToFetch.set(key, BigInt(start));
-        }
+        for (const key of keys) stream.offsetsToFetch.set(key, BigInt(this.positions.start(key, bounds)));
         stream.resume();
       },
       (error: unknown) => this.fail(session, toError(error)),
     );
-  }
-
-  /** The committed, earliest and latest offsets of the assigned partitions. */
-  private async resolveBounds(session: Session, keys: readonly string[]): Promise<PartitionBounds> {
-    const { consumer } = session;
-    const byTopic = new Map<string, number[]>();
-    for (const key of keys) {
-      const { topic, partition } = parseKey(key);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
-    }
-    const topics = [...byTopic.keys()];
-    const unpositioned = [...byTopic].flatMap(([topic, partitions]) => {
-      const missing = partitions.filter((partition) => !this.positions.has(positionKey(topic, partition)));
-      return missing.length > 0 ? [{ topic, partitions: missing }] : [];
-    });
-    const [committed, earliest, latest] = await Promise.all([
-      unpositioned.length > 0
-        ? consumer.listCommittedOffsets({ topics: unpositioned })
-        : new Map<string, bigint[]>(),
-      consumer.listOffsets({ topics: [...topics], timestamp: ListOffsetTimestamps.EARLIEST }),
-      consumer.listOffsets({ topics: [...topics], timestamp: ListOffsetTimestamps.LATEST }),
-    ]);
-    return { committed, earliest, latest };
-  }
-
-  /** Own position, else the group's commit, else the earliest record; clamped into the retained log. */
-  private startOf(key: string, bounds: PartitionBounds): number {
-    const { topic, partition } = parseKey(key);
-    const earliest = Number(bounds.earliest.get(topic)?.[partition] ?? 0n);
-    const latest = Number(bounds.latest.get(topic)?.[partition] ?? 0n);
-    const committed = bounds.committed.get(topic)?.[partition];
-    const own = this.positions.get(key);
-    const wanted = own ?? (committed !== undefined && committed >= 0n ? Number(committed) : earliest);
-    // `latest` was listed a moment ago; a position we delivered up to since may be past it and is valid all the same.
-    const beyondEnd = wanted > latest && !this.confirmed.has(key);
-    if (wanted < earliest || beyondEnd) {
-      this.logger.warn(
-        { topic, partition, wanted, earliest, latest },
-        wanted < earliest
-          ? 'kafka: position already deleted by retention; resuming at the earliest retained record'
-          : 'kafka: position beyond the end of the log; resuming at the earliest retained record',
-      );
-      return earliest;
-    }
-    return wanted;
   }
 
   /** Delivers batches until the session fails or the subscription closes; returns the failure. */
@@ -369,6 +320,7 @@ export class KafkaSubscription implements Subscription {
       try {
         await this.deliver(session, batch);
       } catch (error) {
+        session.handlerFailed = true;
         this.logger.error(
           { err: describeError(error) },
           'kafka: the batch handler threw; the batch will be redelivered',
@@ -417,8 +369,7 @@ export class KafkaSubscription implements Subscription {
     const last = records.at(-1);
     if (!last) return;
     await this.options.handler(records);
-    this.positions.set(key, last.offset + 1);
-    this.confirmed.add(key);
+    this.positions.delivered(key, last.offset + 1);
     session.delivered = true;
   }
 
@@ -432,29 +383,6 @@ export class KafkaSubscription implements Subscription {
       };
     });
   }
-}
-
-interface PartitionBounds {
-  committed: Map<string, bigint[]>;
-  earliest: Map<string, bigint[]>;
-  latest: Map<string, bigint[]>;
-}
-
-/** The library's own key for a topic partition (its fetch positions are keyed so). */
-function positionKey(topic: string, partition: number): string {
-  return `${topic}:${partition}`;
-}
-
-function parseKey(key: string): { topic: string; partition: number } {
-  const colon = key.lastIndexOf(':');
-  return { topic: key.slice(0, colon), partition: Number(key.slice(colon + 1)) };
-}
-
-function checkOffset(offset: number, field: string): number {
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new RangeError(`${field} must be a non-negative integer offset, got ${offset}`);
-  }
-  return offset;
 }
 
 /** Leaves the group (closing the member's streams first) and closes the connections. */

@@ -44,18 +44,16 @@ export async function startEngineProcess(environment: Record<string, string>, ti
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  let ended = false;
-  void exited.then(() => (ended = true));
-  const bound = await waitFor(
-    () => {
-      if (ended) throw new Error(`engine exited during start-up:\n${output.join('\n')}`);
-      return port;
-    },
-    { timeoutMs, what: 'engine listening' },
-  ).catch((error: unknown) => {
-    child.kill('SIGKILL');
-    throw error;
+  const died = exited.then(({ code, signal }) => {
+    throw new Error(`engine exited during start-up (code ${code}, signal ${signal}):\n${output.join('\n')}`);
   });
+  died.catch(() => {});
+  const bound = await Promise.race([waitFor(() => port, { timeoutMs, what: 'engine listening' }), died]).catch(
+    (error: unknown) => {
+      child.kill('SIGKILL');
+      throw error;
+    },
+  );
   return { child, port: bound, output, exited, url: (pathname) => `http://127.0.0.1:${bound}${pathname}` };
 }
 
