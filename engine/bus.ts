@@ -5,16 +5,24 @@
  * must finish before the next batch of that partition is delivered.
  */
 
-/** The topics of docs/ARCHITECTURE.md. */
-export const TOPICS = {
-  fixes: 'tot.fixes',
-  readings: 'tot.readings',
-  events: 'tot.events',
-  dlq: 'tot.dlq',
-} as const;
+/** The names of the engine's topics (docs/STREAMS.md). */
+export interface TopicNames {
+  fixes: string;
+  readings: string;
+  events: string;
+  dlq: string;
+}
 
-/** One of {@link TOPICS}. */
-export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
+/**
+ * The topic names under a prefix: `tot` gives tot.fixes, tot.readings, tot.events, tot.dlq. Another prefix lets
+ * several deployments (or test runs) share one broker.
+ */
+export function topicNames(prefix = 'tot'): TopicNames {
+  return { fixes: `${prefix}.fixes`, readings: `${prefix}.readings`, events: `${prefix}.events`, dlq: `${prefix}.dlq` };
+}
+
+/** The production topic names. */
+export const TOPICS: TopicNames = topicNames();
 
 /** A message to publish: the key chooses the partition. */
 export interface OutgoingMessage {

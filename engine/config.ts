@@ -61,6 +61,12 @@ export const environmentSchema = z.object({
   KAFKA_BROKERS: brokers.optional(),
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('tot-engine'),
   KAFKA_GROUP: z.string().trim().min(1).default('tot-engine'),
+  /** Prefix of the topic names: `tot` → tot.fixes, tot.readings, tot.events, tot.dlq. */
+  TOPIC_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, { error: 'must be 1–100 letters, digits, dots, dashes or underscores' })
+    .default('tot'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   /** Redis key of the fleet snapshot (one per region once regions are split over instances). */

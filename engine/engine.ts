@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { TrafficField, type TrafficFieldOptions, type TrafficReading } from '../geo/traffic-field.ts';
 import type { SnapshotEnvelope, Backup } from './backup.ts';
-import { TOPICS, type Bus, type PartState, type StreamPositions } from './bus.ts';
+import { TOPICS, type Bus, type PartState, type StreamPositions, type TopicNames } from './bus.ts';
 import { DOCTOR_STATUSES, Fleet, type FleetEvent, type Fix, type FleetOptions } from './fleet.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -15,6 +15,8 @@ export interface EngineOptions {
   traffic?: TrafficFieldOptions;
   /** The engine's clock, ms since the epoch. Default `Date.now`. */
   clock?: () => number;
+  /** Topic names; default {@link TOPICS}. */
+  topics?: TopicNames;
   /** How often the offline sweep runs, ms. Default 1000. */
   sweepIntervalMs?: number;
 }
@@ -166,7 +168,7 @@ export class Engine {
     this.pendingEvents = [];
     try {
       await this.options.bus.publish(
-        TOPICS.events,
+        (this.options.topics ?? TOPICS).events,
         events.map((event) => ({ key: event.doctorId, value: eventPackr.pack(event) })),
       );
     } catch (error) {

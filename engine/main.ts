@@ -16,7 +16,7 @@ import { TotError } from '../geo/errors.ts';
 import type { Backup } from './backup.ts';
 import { FileBackup } from './backup-file.ts';
 import { RedisBackup } from './backup-redis.ts';
-import { TOPICS, type Bus, type PartState } from './bus.ts';
+import { topicNames, type Bus, type PartState } from './bus.ts';
 import { loadConfig, redactUrl, type Config } from './config.ts';
 import { Engine } from './engine.ts';
 import type { DoctorStatus } from './fleet.ts';
@@ -60,6 +60,7 @@ export async function startApplication(config: Config, logger: Logger = createLo
   const speedUp = config.SIMULATOR ? config.SIMULATOR_SPEEDUP : 1;
   const clock = speedUp === 1 ? Date.now : () => wallStart + (Date.now() - wallStart) * speedUp;
 
+  const topics = topicNames(config.TOPIC_PREFIX);
   const bus: Bus = config.KAFKA_BROKERS
     ? new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger })
     : new InProcessBus();
@@ -70,6 +71,7 @@ export async function startApplication(config: Config, logger: Logger = createLo
     logger,
     metrics,
     clock,
+    topics,
     fleet: { resolution: config.H3_RESOLUTION, offlineAfterMs: config.OFFLINE_AFTER_MS },
   });
 
@@ -139,7 +141,7 @@ export async function startApplication(config: Config, logger: Logger = createLo
       }
     }
     if (stopRequested) return;
-    consumer = new StreamConsumer({ bus, sink: engine, logger, metrics, group: config.KAFKA_GROUP, clock });
+    consumer = new StreamConsumer({ bus, sink: engine, logger, metrics, group: config.KAFKA_GROUP, topics, clock });
     engine.onSnapshotSaved((positions) => consumer?.commit(positions));
     await consumer.start(from);
     engine.start(backup, config.SNAPSHOT_INTERVAL_MS);
@@ -164,8 +166,8 @@ export async function startApplication(config: Config, logger: Logger = createLo
     simulator = startSimulator(
       sim,
       async (step) => {
-        await publishEach(bus, TOPICS.fixes, step.fixes, (fix) => fix.doctorId);
-        await publishEach(bus, TOPICS.readings, step.readings, (reading) => reading.detectorId);
+        await publishEach(bus, topics.fixes, step.fixes, (fix) => fix.doctorId);
+        await publishEach(bus, topics.readings, step.readings, (reading) => reading.detectorId);
         const now = clock();
         for (const change of step.duty) engine.fleet.setDuty(change.doctorId, change.onDuty, now);
         for (const change of step.statuses) followSimulatedStatus(engine, change.doctorId, change.status, now);

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { encodeRecords, decodeRecords, type DecodeFailure } from './codec.ts';
 import { fixSchema, readingSchema, type FixMessage, type ReadingMessage } from './schemas.ts';
-import { TOPICS, type Bus, type BusRecord, type Subscription } from '../engine/bus.ts';
+import { TOPICS, type Bus, type BusRecord, type Subscription, type TopicNames } from '../engine/bus.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { Metrics } from '../engine/metrics.ts';
 import { TotError } from '../geo/errors.ts';
@@ -38,6 +38,8 @@ export interface StreamConsumerOptions {
   logger: Logger;
   metrics: Metrics;
   group: string;
+  /** Topic names; default {@link TOPICS}. */
+  topics?: TopicNames;
   clock?: () => number;
 }
 
@@ -49,16 +51,19 @@ export interface StreamConsumerOptions {
 export class StreamConsumer {
   private subscription: Subscription | undefined;
   private readonly clock: () => number;
+  private readonly topics: TopicNames;
 
   constructor(private readonly options: StreamConsumerOptions) {
     this.clock = options.clock ?? Date.now;
+    this.topics = options.topics ?? TOPICS;
   }
 
   /** Subscribes from `from` (the positions of a restored snapshot) or the group's committed positions. */
   async start(from?: Parameters<Bus['subscribe']>[2]['from']): Promise<void> {
     const { bus, group } = this.options;
-    await bus.ensureTopics([TOPICS.fixes, TOPICS.readings, TOPICS.events, TOPICS.dlq]);
-    this.subscription = await bus.subscribe([TOPICS.fixes, TOPICS.readings], (records) => this.onBatch(records), {
+    const topics = this.topics;
+    await bus.ensureTopics([topics.fixes, topics.readings, topics.events, topics.dlq]);
+    this.subscription = await bus.subscribe([topics.fixes, topics.readings], (records) => this.onBatch(records), {
       group,
       ...(from ? { from } : {}),
     });
@@ -79,7 +84,7 @@ export class StreamConsumer {
     const now = this.clock();
     const deadLetters: DeadLetter[] = [];
     for (const record of records) {
-      if (record.topic === TOPICS.fixes) {
+      if (record.topic === this.topics.fixes) {
         this.applyAll<FixMessage>(record, fixSchema, now, deadLetters, (fix) => this.options.sink.applyFix(fix, now));
       } else {
         this.applyAll<ReadingMessage>(record, readingSchema, now, deadLetters, (reading) =>
@@ -124,7 +129,7 @@ export class StreamConsumer {
       'records sent to the dead-letter topic',
     );
     await bus.publish(
-      TOPICS.dlq,
+      this.topics.dlq,
       deadLetters.map((letter) => ({ key: `${letter.topic}/${letter.partition}/${letter.offset}`, value: encodeRecords(letter) })),
     );
   }

@@ -1,0 +1,20 @@
+/**
+ * Codes thrown by engine/. Each is mapped to an HTTP status and a WebSocket error frame in api/errors.ts; once
+ * published a code is never reworded. Throw them as `new TotError(code, message, details)` with a message that names
+ * the field and the value.
+ */
+export const ENGINE_ERROR_CODES = [
+  /** No doctor with that id is known to the fleet. */
+  'ENGINE_DOCTOR_NOT_FOUND',
+  /** A status change the transition table does not allow (e.g. available → on_site); nothing changed. */
+  'ENGINE_INVALID_TRANSITION',
+  /** Snapshot bytes that are not a fleet snapshot of a known version, or are internally inconsistent. */
+  'ENGINE_INVALID_SNAPSHOT',
+  /** A fix with a missing id, coordinates out of range or non-finite numbers; nothing changed. */
+  'ENGINE_INVALID_FIX',
+  /** Any other bad argument to an engine API (profile fields, options, status names); nothing changed. */
+  'ENGINE_INVALID_ARGUMENT',
+] as const;
+
+/** One of {@link ENGINE_ERROR_CODES}. */
+export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];
