@@ -13,6 +13,18 @@ export const API_ERROR_CODES = [
   'API_MALFORMED_JSON',
   'API_NOT_READY',
   'API_INTERNAL',
+  /** No device token, or one that no registered device has (phone gateway). */
+  'API_UNAUTHORIZED',
+  /** A fix names a doctor other than the one the authenticated device belongs to. */
+  'API_DOCTOR_MISMATCH',
+  /** A batch holds more fixes than one frame or request may carry. */
+  'API_BATCH_TOO_LARGE',
+  /** A binary WebSocket frame that is not msgpack. */
+  'API_MALFORMED_MSGPACK',
+  /** The bus did not accept the fixes (e.g. Kafka unreachable); nothing was acknowledged, send them again. */
+  'API_PUBLISH_FAILED',
+  /** Too many frames of one connection wait for their acknowledgement; wait for acks before sending more. */
+  'API_RATE_LIMITED',
 ] as const;
 
 /** Every code of the product, from every module. */
@@ -46,6 +58,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorEntry> = {
   ENGINE_INVALID_SNAPSHOT: { status: 500, title: 'Invalid snapshot' },
   ENGINE_INVALID_FIX: { status: 400, title: 'Invalid fix' },
   ENGINE_INVALID_ARGUMENT: { status: 400, title: 'Invalid argument' },
+  ENGINE_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable' },
   API_NOT_FOUND: { status: 404, title: 'Not found' },
   API_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   API_VALIDATION_FAILED: { status: 400, title: 'Validation failed' },
@@ -54,6 +67,12 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorEntry> = {
   API_MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
   API_NOT_READY: { status: 503, title: 'Not ready' },
   API_INTERNAL: { status: 500, title: 'Internal error' },
+  API_UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
+  API_DOCTOR_MISMATCH: { status: 403, title: 'Fix for another doctor' },
+  API_BATCH_TOO_LARGE: { status: 413, title: 'Batch too large' },
+  API_MALFORMED_MSGPACK: { status: 400, title: 'Malformed msgpack' },
+  API_PUBLISH_FAILED: { status: 503, title: 'Fixes not accepted by the bus' },
+  API_RATE_LIMITED: { status: 429, title: 'Too many requests' },
 };
 
 /** An RFC 9457 problem document, with the stable `code` and, for validation, the fields at fault. */
@@ -113,4 +132,28 @@ export function validate<Schema extends z.ZodType>(schema: Schema, input: unknow
     errors.map((error) => `${error.field}: ${error.message}`).join('; '),
     { errors },
   );
+}
+
+/** A WebSocket error frame: the problem of {@link problemOf} without the HTTP-only fields. */
+export interface ErrorFrame {
+  type: 'error';
+  code: string;
+  title: string;
+  detail: string;
+  errors?: { field: string; message: string }[];
+}
+
+/**
+ * Turns anything thrown while handling a WebSocket frame into an error frame, with the same code, title and detail as
+ * the HTTP problem (unknown errors become API_INTERNAL without details).
+ */
+export function errorFrameOf(error: unknown): ErrorFrame {
+  const problem = problemOf(error);
+  return {
+    type: 'error',
+    code: problem.code,
+    title: problem.title,
+    detail: problem.detail,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  };
 }

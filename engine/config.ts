@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { TotError } from '../geo/errors.ts';
 
@@ -50,6 +51,79 @@ const brokers = z
   })
   .transform((value) => value.split(','));
 
+/** A phone allowed to send fixes for one doctor (DEVICE_TOKENS); only the SHA-256 of its token is kept. */
+export interface DeviceCredential {
+  deviceId: string;
+  doctorId: string;
+  /** SHA-256 of the device token, 64 lower-case hex digits. */
+  tokenSha256: string;
+}
+
+/** Shortest accepted device token: 16 characters (e.g. 96 random bits in base64url) resist guessing. */
+export const MIN_DEVICE_TOKEN_LENGTH = 16;
+
+/**
+ * `deviceId:doctorId:token[,…]`. The token is everything after the second colon; `sha256:<64 hex digits>` in its place
+ * gives the token's digest instead, so the environment need not hold the secret itself. Messages name the entry and
+ * the device but never repeat a token.
+ */
+const deviceTokens = z.string().transform((value, context): DeviceCredential[] => {
+  const credentials: DeviceCredential[] = [];
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  entries.forEach((entry, index) => {
+    const where = `entry ${index + 1}`;
+    const first = entry.indexOf(':');
+    const second = first < 0 ? -1 : entry.indexOf(':', first + 1);
+    if (second < 0) {
+      context.addIssue({ code: 'custom', message: `${where}: must be deviceId:doctorId:token` });
+      return;
+    }
+    const deviceId = entry.slice(0, first).trim();
+    const doctorId = entry.slice(first + 1, second).trim();
+    const token = entry.slice(second + 1).trim();
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) {
+      context.addIssue({ code: 'custom', message: `${where}: device id must be 1–64 letters, digits, dots, dashes or underscores` });
+      return;
+    }
+    if (doctorId.length === 0 || doctorId.length > 64) {
+      context.addIssue({ code: 'custom', message: `${where} (device ${deviceId}): doctor id must be 1–64 characters` });
+      return;
+    }
+    const digest = /^sha256:([0-9a-fA-F]{64})$/.exec(token);
+    if (!digest && token.length < MIN_DEVICE_TOKEN_LENGTH) {
+      context.addIssue({
+        code: 'custom',
+        message: `${where} (device ${deviceId}): token must be at least ${MIN_DEVICE_TOKEN_LENGTH} characters or sha256:<64 hex digits>`,
+      });
+      return;
+    }
+    const tokenSha256 = digest ? digest[1]!.toLowerCase() : createHash('sha256').update(token, 'utf8').digest('hex');
+    if (credentials.some((other) => other.deviceId === deviceId)) {
+      context.addIssue({ code: 'custom', message: `${where}: device ${deviceId} is listed twice` });
+      return;
+    }
+    // A bearer token alone identifies its device, so two devices must not share one.
+    if (credentials.some((other) => other.tokenSha256 === tokenSha256)) {
+      context.addIssue({ code: 'custom', message: `${where} (device ${deviceId}): token is already used by another device` });
+      return;
+    }
+    credentials.push({ deviceId, doctorId, tokenSha256 });
+  });
+  return credentials;
+});
+
+/** Shows DEVICE_TOKENS in an error with every token replaced by `***`. */
+export function redactDeviceTokens(value: string): string {
+  return value
+    .split(',')
+    .map((entry) => {
+      const first = entry.indexOf(':');
+      const second = first < 0 ? -1 : entry.indexOf(':', first + 1);
+      return second < 0 ? '***' : `${entry.slice(0, second)}:***`;
+    })
+    .join(',');
+}
+
 /**
  * The environment variables the engine reads, one schema for all of them. An unset service URL selects the embedded
  * part (in-process bus, PGlite, snapshot file); a set one selects the real service. Nothing else changes.
@@ -78,6 +152,8 @@ export const environmentSchema = z.object({
   H3_RESOLUTION: integer(0, 15).default(9),
   OFFLINE_AFTER_MS: integer(1_000, 86_400_000).default(60_000),
   SNAPSHOT_INTERVAL_MS: integer(1_000, 86_400_000).default(10_000),
+  /** Days of location history kept in the store. */
+  HISTORY_RETENTION_DAYS: integer(1, 3650).default(30),
   SHUTDOWN_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   SIMULATOR: boolean.default(true),
   SIMULATOR_DOCTORS: integer(0, 1_000_000).default(2_000),
@@ -85,6 +161,14 @@ export const environmentSchema = z.object({
   SIMULATOR_SPEEDUP: number(0.1, 1000).default(1),
   SIMULATOR_SEED: integer(0, 2 ** 31 - 1).default(42),
   SIMULATOR_TICK_MS: integer(10, 60_000).default(250),
+  /**
+   * Phones allowed to send fixes through the gateway: `deviceId:doctorId:token[,…]` (see {@link DeviceCredential}).
+   * Unset: no device is registered and the gateway refuses every phone (secure by default; the simulator publishes
+   * to the bus directly and needs none).
+   */
+  DEVICE_TOKENS: deviceTokens.default([]),
+  /** How long the gateway collects fixes before publishing them as one bus request (0: at the next turn of the loop). */
+  GATEWAY_LINGER_MS: integer(0, 1_000).default(5),
 });
 
 /** The validated configuration. */
@@ -103,7 +187,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   const problems = result.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? '(environment)');
     const raw = environment[variable];
-    const shown = variable.endsWith('_URL') && raw ? redactUrl(raw) : raw;
+    const shown =
+      variable.endsWith('_URL') && raw ? redactUrl(raw) : variable === 'DEVICE_TOKENS' && raw ? redactDeviceTokens(raw) : raw;
     return { variable, value: shown, message: issue.message };
   });
   const text = problems.map((p) => `${p.variable}=${JSON.stringify(p.value ?? '')}: ${p.message}`).join('; ');

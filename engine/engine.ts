@@ -3,6 +3,7 @@ import { TrafficField, type TrafficFieldOptions, type TrafficReading } from '../
 import type { SnapshotEnvelope, Backup } from './backup.ts';
 import { TOPICS, type Bus, type PartState, type StreamPositions, type TopicNames } from './bus.ts';
 import { DOCTOR_STATUSES, Fleet, type FleetEvent, type Fix, type FleetOptions } from './fleet.ts';
+import type { LocationHistory } from './location-history.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -19,6 +20,12 @@ export interface EngineOptions {
   topics?: TopicNames;
   /** How often the offline sweep runs, ms. Default 1000. */
   sweepIntervalMs?: number;
+  /** Where applied fixes are recorded; none when omitted. */
+  history?: LocationHistory;
+  /** How often the history is flushed, ms. Default 1000. */
+  historyFlushMs?: number;
+  /** Days of history kept (older daily partitions are dropped). Default 30. */
+  historyRetentionDays?: number;
 }
 
 /** Called after a snapshot reached the backup, with the stream positions it covers (ingest commits them). */
@@ -38,8 +45,10 @@ export class Engine {
   private readonly snapshotListeners: SnapshotListener[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
+  private historyTimer: NodeJS.Timeout | undefined;
   private snapshotInFlight: Promise<void> | undefined;
   private pendingEvents: FleetEvent[] = [];
+  private nextPruneAt = 0;
 
   constructor(private readonly options: EngineOptions) {
     this.clock = options.clock ?? Date.now;
@@ -52,9 +61,14 @@ export class Engine {
     return this.clock();
   }
 
-  /** Applies a fix (idempotent: stale fixes change nothing); the outcome is counted by the caller. */
+  /**
+   * Applies a fix (idempotent: stale fixes change nothing) and records it in the history when it moved the fleet; the
+   * outcome is counted by the caller.
+   */
   applyFix(fix: Fix, now: number): string {
-    return this.fleet.applyFix(fix, now);
+    const outcome = this.fleet.applyFix(fix, now);
+    if (outcome === 'applied') this.options.history?.append(fix);
+    return outcome;
   }
 
   /**
@@ -142,13 +156,38 @@ export class Engine {
       this.snapshotTimer = setInterval(() => void this.saveSnapshot(backup), snapshotIntervalMs);
       this.snapshotTimer.unref();
     }
+    if (this.options.history) {
+      this.historyTimer = setInterval(() => void this.flushHistory(), this.options.historyFlushMs ?? 1_000);
+      this.historyTimer.unref();
+    }
+  }
+
+  /** Writes the buffered history; failures are logged and counted, the rows stay buffered for the next flush. */
+  async flushHistory(): Promise<void> {
+    const history = this.options.history;
+    if (!history) return;
+    const { metrics, logger } = this.options;
+    const now = this.clock();
+    try {
+      metrics.historyRows.inc({ outcome: 'written' }, await history.flush(now));
+      if (now >= this.nextPruneAt) {
+        this.nextPruneAt = now + 3_600_000;
+        const dropped = await history.prune(now, this.options.historyRetentionDays ?? 30);
+        if (dropped > 0) logger.info({ partitions: dropped }, 'location history pruned');
+      }
+    } catch (error) {
+      metrics.historyFlushFailures.inc();
+      logger.warn({ err: error, pending: history.pending }, 'location history not written; will retry');
+    }
   }
 
   /** Stops the timers; waits for a snapshot in progress. */
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer);
     clearInterval(this.snapshotTimer);
+    clearInterval(this.historyTimer);
     await this.snapshotInFlight;
+    await this.flushHistory();
     await this.flushEvents();
   }
 

@@ -14,6 +14,8 @@ export const ENGINE_ERROR_CODES = [
   'ENGINE_INVALID_FIX',
   /** Any other bad argument to an engine API (profile fields, options, status names); nothing changed. */
   'ENGINE_INVALID_ARGUMENT',
+  /** The store (PostgreSQL or PGlite) is not ready or unreachable; try again later. */
+  'ENGINE_STORE_UNAVAILABLE',
 ] as const;
 
 /** One of {@link ENGINE_ERROR_CODES}. */

@@ -21,6 +21,7 @@ import { loadConfig, redactUrl, type Config } from './config.ts';
 import { Engine } from './engine.ts';
 import type { DoctorStatus } from './fleet.ts';
 import { InProcessBus } from './in-process-bus.ts';
+import { LocationHistory } from './location-history.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { migrate } from './migrate.ts';
@@ -66,7 +67,27 @@ export async function startApplication(config: Config, logger: Logger = createLo
     : new InProcessBus();
   setPart('bus', bus.kind, () => bus.state());
 
+  let store: Store | undefined;
+  let storeState: PartState = 'starting';
+  // The history writes through the store once it is up; until then fixes wait in its (bounded) buffer.
+  const readyStore = () => {
+    if (!store || storeState !== 'ready') {
+      throw new TotError('ENGINE_STORE_UNAVAILABLE', `the ${parts['store']?.kind ?? ''} store is ${storeState}`);
+    }
+    return store;
+  };
+  const history = new LocationHistory({
+    store: {
+      query: async (text, params) => readyStore().query(text, params),
+      exec: async (script) => readyStore().exec(script),
+    },
+    logger,
+    onDropped: (rows) => metrics.historyRows.inc({ outcome: 'dropped' }, rows),
+  });
+
   const engine = new Engine({
+    history,
+    historyRetentionDays: config.HISTORY_RETENTION_DAYS,
     bus,
     logger,
     metrics,
@@ -86,16 +107,14 @@ export async function startApplication(config: Config, logger: Logger = createLo
       ),
     metricsText: () => metrics.text(),
   });
-  addDoctorRoutes(router, () => engine.fleet);
+  addDoctorRoutes(router, () => engine.fleet, { history, clock });
   const server = new HttpServer({ host: config.HOST, port: config.PORT, router, logger, metrics });
   const port = await server.listen();
   logger.info({ port }, 'HTTP server listening');
 
-  let store: Store | undefined;
   let backup: Backup | undefined;
   let consumer: StreamConsumer | undefined;
   let simulator: SimulatorHandle | undefined;
-  let storeState: PartState = 'starting';
   let stopRequested = false;
   setPart('store', config.DATABASE_URL ? 'postgres' : 'pglite', () => storeState);
   setPart('backup', config.REDIS_URL ? 'redis' : 'file', () => backup?.state() ?? 'starting');

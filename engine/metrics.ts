@@ -47,6 +47,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Location history rows by outcome (written, dropped when the buffer overflowed). */
+  readonly historyRows = new Counter({
+    name: 'tot_history_rows_total',
+    help: 'Location history rows by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Location history flushes that failed (rows kept for the next one). */
+  readonly historyFlushFailures = new Counter({
+    name: 'tot_history_flush_failures_total',
+    help: 'Location history flushes that failed',
+    registers: [this.registry],
+  });
+
   /** HTTP requests by route and status. */
   readonly httpRequests = new Counter({
     name: 'tot_http_requests_total',

@@ -25,15 +25,57 @@ function numberParameter() {
 
 const idSchema = z.object({ id: z.string().min(1).max(64) });
 
+/** Longest time range of one track request. */
+export const MAX_TRACK_RANGE_MS = 24 * 3_600_000;
+
+/** A time in a query string: ms since the epoch or an ISO 8601 date-time. */
+function timeParameter() {
+  return z
+    .string()
+    .trim()
+    .transform((value, context) => {
+      const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+      if (!Number.isFinite(ms)) {
+        context.addIssue({ code: 'custom', message: 'must be ms since the epoch or an ISO 8601 date-time' });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+/** Query of GET /v1/doctors/:id/track. */
+export const trackQuerySchema = z
+  .object({
+    from: timeParameter().optional(),
+    to: timeParameter().optional(),
+    limit: numberParameter().pipe(z.number().int().min(1).max(10_000)).default(5_000),
+  })
+  .refine((query) => query.from === undefined || query.to === undefined || query.from < query.to, {
+    message: 'must be before to',
+    path: ['from'],
+  })
+  .refine((query) => query.from === undefined || query.to === undefined || query.to - query.from <= MAX_TRACK_RANGE_MS, {
+    message: `range must be at most ${MAX_TRACK_RANGE_MS / 3_600_000} hours`,
+    path: ['to'],
+  });
+
+/** What the track route reads. */
+export interface TrackSource {
+  track(doctorId: string, from: number, to: number, limit: number): Promise<[number, number, number][]>;
+}
+
 /**
- * Doctors' live positions. Read-only, served from the in-memory fleet.
+ * Doctors' live positions (read-only, from the in-memory fleet) and their recorded tracks (from the store).
  * `fleet` is a getter because a restore at boot replaces the fleet object.
  */
-export function addDoctorRoutes(router: Router, fleet: () => Fleet): void {
+export function addDoctorRoutes(
+  router: Router,
+  fleet: () => Fleet,
+  options: { history?: TrackSource; clock?: () => number } = {},
+): void {
+  const clock = options.clock ?? Date.now;
   router.get('/v1/doctors/nearby', (request) => {
-    // Only the first value of each parameter counts, as URLSearchParams.get gives.
-    const raw = Object.fromEntries([...new Set(request.query.keys())].map((key) => [key, request.query.get(key)]));
-    const query = validate(nearbyQuerySchema, raw, 'query');
+    const query = validate(nearbyQuerySchema, queryObject(request.query), 'query');
     const hits = fleet().nearby(query.lat, query.lng, {
       k: query.k,
       ...(query.maxKm === undefined ? {} : { maxKm: query.maxKm }),
@@ -57,6 +99,31 @@ export function addDoctorRoutes(router: Router, fleet: () => Fleet): void {
     }
     return { status: 200, body: publicView(doctor) };
   });
+
+  const history = options.history;
+  if (history) {
+    router.get('/v1/doctors/:id/track', async (request) => {
+      const { id } = validate(idSchema, request.params, 'path');
+      const query = validate(trackQuerySchema, queryObject(request.query), 'query');
+      const to = query.to ?? (query.from === undefined ? clock() : query.from + 3_600_000);
+      const from = query.from ?? to - 3_600_000;
+      const points = await history.track(id, from, to, query.limit);
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/geo+json' },
+        body: {
+          type: 'Feature',
+          geometry: { type: 'LineString', coordinates: points.map(([lng, lat]) => [lng, lat]) },
+          properties: { doctorId: id, from, to, timestamps: points.map((point) => point[2]), truncated: points.length === query.limit },
+        },
+      };
+    });
+  }
+}
+
+/** The query string as an object; only the first value of a repeated parameter counts, as URLSearchParams.get gives. */
+function queryObject(query: URLSearchParams): Record<string, string | null> {
+  return Object.fromEntries([...new Set(query.keys())].map((key) => [key, query.get(key)]));
 }
 
 function publicView(doctor: NonNullable<ReturnType<Fleet['get']>>) {

@@ -52,6 +52,19 @@ describe('the embedded default (no Kafka, PostgreSQL or Redis)', () => {
     const distances = nearby.map((doctor) => doctor.distanceKm);
     expect(distances).toEqual([...distances].sort((a, b) => a - b));
 
+    // Applied fixes are recorded in the location history (PGlite with PostGIS) and come back as a GeoJSON track.
+    const doctorId = (nearby[0] as unknown as { id: string }).id;
+    const track = await waitFor(
+      async () => {
+        const response = await getJson(engine.url(`/v1/doctors/${doctorId}/track`));
+        const body = response.body as { geometry: { type: string; coordinates: number[][] }; properties: { timestamps: number[] } };
+        return response.status === 200 && body.geometry.coordinates.length > 0 ? body : undefined;
+      },
+      { timeoutMs: 20_000, what: 'a recorded track' },
+    );
+    expect(track.geometry.type).toBe('LineString');
+    expect(track.properties.timestamps).toHaveLength(track.geometry.coordinates.length);
+
     const metrics = await fetch(engine.url('/metrics'));
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     expect(await metrics.text()).toMatch(/tot_stream_messages_total\{topic="tot.fixes",outcome="applied"\} [1-9]/);

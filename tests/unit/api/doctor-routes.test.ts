@@ -15,7 +15,19 @@ function setup() {
   fleet.applyFix({ doctorId: 'b', lat: 55.7505, lng: 37.62, ts: now }, now);
   fleet.applyFix({ doctorId: 'c', lat: 55.8, lng: 37.7, ts: now }, now);
   const router = new Router();
-  addDoctorRoutes(router, () => fleet);
+  const trackCalls: unknown[][] = [];
+  addDoctorRoutes(router, () => fleet, {
+    clock: () => now,
+    history: {
+      track: async (...args) => {
+        trackCalls.push(args);
+        return [
+          [37.6, 55.7, now - 2000],
+          [37.61, 55.71, now - 1000],
+        ];
+      },
+    },
+  });
   const get = async (url: string) => {
     const parsed = new URL(url, 'http://test');
     try {
@@ -25,7 +37,7 @@ function setup() {
       return { status: problem.status, body: problem };
     }
   };
-  return { fleet, get };
+  return { fleet, get, trackCalls };
 }
 
 describe('GET /v1/doctors/nearby', () => {
@@ -76,5 +88,41 @@ describe('GET /v1/doctors/:id/position', () => {
       const response = await get(`/v1/doctors/${id}/position`);
       expect(response).toMatchObject({ status: 404, body: { code: 'ENGINE_DOCTOR_NOT_FOUND' } });
     }
+  });
+});
+
+describe('GET /v1/doctors/:id/track', () => {
+  it('answers a GeoJSON LineString for the last hour by default', async () => {
+    const { get, trackCalls } = setup();
+    const response = await get('/v1/doctors/a/track');
+    expect(response).toMatchObject({
+      status: 200,
+      body: {
+        type: 'Feature',
+        geometry: { type: 'LineString', coordinates: [[37.6, 55.7], [37.61, 55.71]] },
+        properties: { doctorId: 'a', from: now - 3_600_000, to: now, timestamps: [now - 2000, now - 1000] },
+      },
+    });
+    expect(trackCalls).toEqual([['a', now - 3_600_000, now, 5000]]);
+  });
+
+  it('accepts ISO 8601 and ms bounds', async () => {
+    const { get, trackCalls } = setup();
+    await get(`/v1/doctors/a/track?from=2026-11-22T08:00:00Z&to=${now}&limit=10`);
+    expect(trackCalls).toEqual([['a', Date.UTC(2026, 10, 22, 8), now, 10]]);
+  });
+
+  it.each([
+    ['from=yesterday', 'query.from', 'ISO 8601'],
+    [`from=${now}&to=${now - 1}`, 'query.from', 'before to'],
+    [`from=${now - 25 * 3_600_000}&to=${now}`, 'query.to', 'at most 24 hours'],
+    ['limit=0', 'query.limit', 'Too small'],
+  ])('rejects %s naming %s, without reading the store', async (query, field, message) => {
+    const { get, trackCalls } = setup();
+    const response = await get(`/v1/doctors/a/track?${query}`);
+    expect(response.status).toBe(400);
+    const errors = (response.body as { errors: { field: string; message: string }[] }).errors;
+    expect(errors.find((e) => e.field === field)?.message).toContain(message);
+    expect(trackCalls).toEqual([]);
   });
 });
