@@ -15,6 +15,8 @@ export interface ApiRequest {
   headers: Record<string, string>;
   /** Parsed JSON body, or undefined when there was none. */
   body?: unknown;
+  /** Parsed `application/x-www-form-urlencoded` body, or undefined when the body was not a form. */
+  form?: URLSearchParams;
   /** Remote address as text, for logs and audit. */
   remoteAddress: string;
 }

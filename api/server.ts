@@ -4,6 +4,7 @@ import type { Logger } from '../engine/logger.ts';
 import type { Metrics } from '../engine/metrics.ts';
 import { problemOf } from './errors.ts';
 import type { ApiRequest, ApiResponse, Method, Router } from './router.ts';
+import { attachSocketRoute, type SocketConnection, type SocketRoute } from './sockets.ts';
 
 /** Options of {@link HttpServer}. */
 export interface HttpServerOptions {
@@ -14,6 +15,8 @@ export interface HttpServerOptions {
   metrics?: Metrics;
   /** Largest accepted request body in bytes. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** WebSocket endpoints served on the same app and port (api/sockets.ts). */
+  sockets?: readonly SocketRoute<unknown>[];
 }
 
 const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -47,10 +50,15 @@ export class HttpServer {
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private readonly maxBodyBytes: number;
+  private readonly sockets = new Set<SocketConnection>();
 
   constructor(private readonly options: HttpServerOptions) {
     this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
     this.app = uWS.App();
+    // WebSocket routes only catch upgrade requests; a plain GET on their path falls through to the router.
+    for (const route of options.sockets ?? []) {
+      attachSocketRoute(this.app, route, { logger: options.logger, metrics: options.metrics, sockets: this.sockets });
+    }
     this.app.any('/*', (res, req) => this.onRequest(res, req));
   }
 
@@ -69,12 +77,16 @@ export class HttpServer {
     });
   }
 
-  /** Stops accepting connections, then waits up to `timeoutMs` for requests in flight; resolves true if all finished. */
+  /**
+   * Stops accepting connections, closes open WebSockets (code 1001, going away: clients reconnect elsewhere and resend
+   * what was not acknowledged), then waits up to `timeoutMs` for HTTP requests in flight; resolves true if all finished.
+   */
   async close(timeoutMs: number): Promise<boolean> {
     if (this.listenSocket) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
     }
+    for (const socket of [...this.sockets]) socket.end(1001, 'server shutting down');
     if (this.inFlight === 0) return true;
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
@@ -122,8 +134,8 @@ export class HttpServer {
       const method = incoming.method as Method;
       const match = this.options.router.match(method, incoming.path);
       if (match.kind === 'found') route = match.pattern;
-      const body = method === 'GET' || method === 'DELETE' ? undefined : await this.readBody(res, state, incoming.headers);
-      const request: Omit<ApiRequest, 'params'> = { ...incoming, method, ...(body === undefined ? {} : { body }) };
+      const content = method === 'GET' || method === 'DELETE' ? {} : await this.readBody(res, state, incoming.headers);
+      const request: Omit<ApiRequest, 'params'> = { ...incoming, method, ...content };
       response = await this.options.router.handle(request);
     } catch (error) {
       const problem = problemOf(error, incoming.path);
@@ -137,8 +149,15 @@ export class HttpServer {
     this.options.logger.debug({ method: incoming.method, path: incoming.path, status: response.status, micros }, 'request');
   }
 
-  /** Reads and parses a JSON body within the size limit. */
-  private readBody(res: uWS.HttpResponse, state: { aborted: boolean }, headers: Record<string, string>): Promise<unknown> {
+  /**
+   * Reads a body within the size limit and parses it: JSON into `body`, `application/x-www-form-urlencoded` (what
+   * OsmAnd-protocol trackers may post) into `form`. Any other type is refused.
+   */
+  private readBody(
+    res: uWS.HttpResponse,
+    state: { aborted: boolean },
+    headers: Record<string, string>,
+  ): Promise<Pick<ApiRequest, 'body' | 'form'>> {
     const declared = Number(headers['content-length'] ?? 0);
     if (declared > this.maxBodyBytes) {
       return Promise.reject(
@@ -163,16 +182,26 @@ export class HttpServer {
         chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
         if (!isLast) return;
         if (size === 0) {
-          resolve(undefined);
+          resolve({});
           return;
         }
         const type = headers['content-type'] ?? '';
+        if (/^application\/x-www-form-urlencoded\b/i.test(type)) {
+          resolve({ form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')) });
+          return;
+        }
         if (!/^application\/(.+\+)?json\b/i.test(type)) {
-          reject(new TotError('API_UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got ${JSON.stringify(type)}`, { field: 'content-type' }));
+          reject(
+            new TotError(
+              'API_UNSUPPORTED_MEDIA_TYPE',
+              `content-type must be application/json or application/x-www-form-urlencoded, got ${JSON.stringify(type)}`,
+              { field: 'content-type' },
+            ),
+          );
           return;
         }
         try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          resolve({ body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
         } catch (error) {
           reject(new TotError('API_MALFORMED_JSON', `body is not valid JSON: ${(error as Error).message}`, { field: 'body' }));
         }

@@ -86,6 +86,18 @@ export class Engine {
     byPartition[partition] = nextOffset;
   }
 
+  /**
+   * How far back, in time applied, a new owner of a partition of `topic` must replay for its state to be whole: a
+   * doctor silent for longer than the offline timeout is offline already, and a reading older than the traffic field's
+   * horizon no longer counts. The stream consumer holds the group's commits back by this much (docs/SCALING.md).
+   */
+  replayWindowMs(topic: string): number {
+    const topics = this.options.topics ?? TOPICS;
+    if (topic === topics.fixes) return this.fleet.offlineAfterMs;
+    if (topic === topics.readings) return this.traffic.maxAgeMs + this.traffic.fadeMs;
+    return 0;
+  }
+
   /** A copy of the positions applied so far. */
   appliedPositions(): StreamPositions {
     return structuredClone(this.positions);
@@ -122,7 +134,10 @@ export class Engine {
     return envelope.positions;
   }
 
-  /** Saves a snapshot to `backup`, then tells the listeners. One save at a time; a call during a save waits for it. */
+  /**
+   * Saves a snapshot to `backup`, then tells the listeners (one that fails is logged; it does not fail the save). One
+   * save at a time; a call during a save waits for it.
+   */
   async saveSnapshot(backup: Backup): Promise<void> {
     if (this.snapshotInFlight) return this.snapshotInFlight;
     const { metrics, logger } = this.options;
@@ -139,7 +154,14 @@ export class Engine {
       } finally {
         stop();
       }
-      for (const listener of this.snapshotListeners) await listener(envelope.positions);
+      for (const listener of this.snapshotListeners) {
+        // A commit refused during a rebalance is no reason to fail the snapshot: the next one commits again.
+        try {
+          await listener(envelope.positions);
+        } catch (error) {
+          logger.warn({ err: error }, 'a snapshot listener failed; the next snapshot retries');
+        }
+      }
     };
     this.snapshotInFlight = run().finally(() => {
       this.snapshotInFlight = undefined;

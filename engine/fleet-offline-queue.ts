@@ -30,11 +30,6 @@ export class OfflineQueue {
     this.queued = queued;
   }
 
-  /** Whether the slot is scheduled. */
-  isScheduled(slot: number): boolean {
-    return !Number.isNaN(this.queued[slot] as number);
-  }
-
   /** Schedules a check of `slot` at `deadline` (ms), unless it is already scheduled no later than that bucket. */
   schedule(slot: number, deadline: number): void {
     const bucket = Math.floor(deadline / this.bucketMs);
@@ -84,11 +79,6 @@ export class OfflineQueue {
     for (let i = 0; i < carriedSlots.length; i++) {
       this.schedule(carriedSlots[i] as number, carriedDeadlines[i] as number);
     }
-  }
-
-  /** Number of buckets waiting (for tests and stats). */
-  get pendingBuckets(): number {
-    return this.buckets.size;
   }
 
   private pushKey(key: number): void {

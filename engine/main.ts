@@ -5,6 +5,12 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DeviceRegistry } from '../api/devices.ts';
+import { FixPublisher } from '../api/gateway/fix-publisher.ts';
+import { GatewayMetrics } from '../api/gateway/gateway-metrics.ts';
+import { PhoneGateway } from '../api/gateway/phone-gateway.ts';
+import { phoneSocketRoute } from '../api/gateway/phone-socket.ts';
+import { addGatewayRoutes } from '../api/gateway/routes.ts';
 import { addDoctorRoutes } from '../api/routes/doctors.ts';
 import { addHealthRoutes, type PartHealth } from '../api/routes/health.ts';
 import { Router } from '../api/router.ts';
@@ -108,7 +114,26 @@ export async function startApplication(config: Config, logger: Logger = createLo
     metricsText: () => metrics.text(),
   });
   addDoctorRoutes(router, () => engine.fleet, { history, clock });
-  const server = new HttpServer({ host: config.HOST, port: config.PORT, router, logger, metrics });
+  // The phone gateway publishes to the bus like any producer; fixes reach the fleet through the stream consumer, so
+  // that phones, the simulator and producers elsewhere all take the same path (and the same dead letters).
+  const fixPublisher = new FixPublisher({ bus, topic: topics.fixes, encode: encodeRecords, lingerMs: config.GATEWAY_LINGER_MS });
+  const gateway = new PhoneGateway({
+    devices: new DeviceRegistry(config.DEVICE_TOKENS),
+    publisher: fixPublisher,
+    clock,
+    metrics: new GatewayMetrics(metrics.registry),
+    logger,
+  });
+  addGatewayRoutes(router, gateway);
+  if (config.DEVICE_TOKENS.length === 0) logger.info('no DEVICE_TOKENS set: the phone gateway refuses every device');
+  const server = new HttpServer({
+    host: config.HOST,
+    port: config.PORT,
+    router,
+    logger,
+    metrics,
+    sockets: [phoneSocketRoute(gateway)],
+  });
   const port = await server.listen();
   logger.info({ port }, 'HTTP server listening');
 
@@ -162,7 +187,10 @@ export async function startApplication(config: Config, logger: Logger = createLo
     if (stopRequested) return;
     consumer = new StreamConsumer({ bus, sink: engine, logger, metrics, group: config.KAFKA_GROUP, topics, clock });
     engine.onSnapshotSaved((positions) => consumer?.commit(positions));
-    await consumer.start(from);
+    // The snapshot's positions are offsets of the bus that was running when it was taken. The in-process bus starts
+    // empty in every process, so its offsets begin at 0 again and resuming at the old ones would skip every new record
+    // (phone fixes sent after a restart) until the offsets caught up; it is read from its start instead.
+    await consumer.start(bus.kind === 'in-process' ? undefined : from);
     engine.start(backup, config.SNAPSHOT_INTERVAL_MS);
     logger.info({ bus: bus.kind, backup: backup.kind }, 'streams consuming');
   };
@@ -211,6 +239,8 @@ export async function startApplication(config: Config, logger: Logger = createLo
       const work = (async () => {
         await ready;
         const drained = await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+        // Whatever the gateway still holds in its linger goes out before the bus closes.
+        await fixPublisher.close();
         await simulator?.stop();
         await consumer?.stop();
         await engine.stop();

@@ -23,6 +23,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * Next offset this instance has applied, per topic and partition: the partitions it consumes (a partition another
+   * instance took over keeps its last value; see docs/SCALING.md).
+   */
+  readonly streamPositions = new Gauge({
+    name: 'tot_stream_partition_position',
+    help: 'Next offset applied by this instance per topic and partition',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+
   /** Doctors known to the fleet, by status. */
   readonly doctors = new Gauge({
     name: 'tot_doctors',

@@ -12,7 +12,7 @@
  * cell is cheap (≈100 bytes) and {@link CellTable.pruneEmpty} frees them in bulk when they pile up.
  */
 import * as h3 from 'h3-js';
-import { KM_PER_DEGREE, RAD_PER_DEG } from './distance.ts';
+import { KM_PER_DEGREE, RAD_PER_DEG, latLngToUnitVector } from './distance.ts';
 import { type H3Cell, cellGeometry } from './h3.ts';
 
 /** Neighbour entries per cell: 6 for a hexagon; a pentagon leaves the last one at {@link NO_CELL}. */
@@ -49,6 +49,12 @@ const EMPTY_RECORDS = new Float64Array(0);
 const OUTER_RELATIVE_MARGIN = 1e-6;
 const OUTER_ABSOLUTE_MARGIN_KM = 1e-6;
 
+/** Numbers per cell in {@link CellTable.edgeNormals}: six edge planes × 3. */
+export const EDGE_NORMAL_STRIDE = 18;
+
+/** Clearance (unit-sphere units, ≈6 mm on the ground) a point needs from every edge plane for the exact test. */
+const EDGE_MARGIN = 1e-9;
+
 /** Fraction of the inradius used for the "still in the same cell" shortcut of upserts; see {@link CellTable.containsSafely}. */
 const SAFE_INNER_FRACTION = 0.9;
 
@@ -70,6 +76,11 @@ export class CellTable {
   safeDeg2: Float64Array;
   /** Squared longitude scale of that metric for the cell (an upper bound of cos φ over the disk, squared). */
   lngScale2: Float64Array;
+  /**
+   * Inward normals of the cell's six edge planes (unit sphere), {@link EDGE_NORMAL_STRIDE} numbers per cell; all
+   * zero for a cell without the exact test (pentagons, cells with distortion vertices).
+   */
+  edgeNormals: Float64Array;
   /** {@link NEIGHBORS_PER_CELL} neighbour cell slots per cell, valid once `linked` is 1. */
   neighbors: Int32Array;
   /** 1 when every neighbour of the cell exists in the table and is recorded in `neighbors`. */
@@ -98,6 +109,7 @@ export class CellTable {
     this.outerKm = new Float64Array(this.capacity);
     this.safeDeg2 = new Float64Array(this.capacity);
     this.lngScale2 = new Float64Array(this.capacity);
+    this.edgeNormals = new Float64Array(this.capacity * EDGE_NORMAL_STRIDE);
     this.neighbors = new Int32Array(this.capacity * NEIGHBORS_PER_CELL).fill(NO_CELL);
     this.linked = new Uint8Array(this.capacity);
     this.stamp = new Uint32Array(this.capacity);
@@ -161,6 +173,36 @@ export class CellTable {
     const dLat = lat - (this.lat[c] as number);
     const dLng = lng - (this.lng[c] as number);
     return dLat * dLat + (this.lngScale2[c] as number) * dLng * dLng < (this.safeDeg2[c] as number);
+  }
+
+  /**
+   * True only if the point with unit vector (x, y, z) certainly lies in cell slot `c` (false says nothing): it is
+   * inside every edge plane of the cell by more than {@link EDGE_MARGIN}. A hexagon's edges are great-circle arcs
+   * (H3 draws straight lines in a gnomonic projection, whose straight lines are great circles), so the cell is the
+   * intersection of the six hemispheres; the margin (≈6 mm on the ground) covers rounding in h3 and here.
+   */
+  containsExactly(c: number, x: number, y: number, z: number): boolean {
+    const normals = this.edgeNormals;
+    const base = c * EDGE_NORMAL_STRIDE;
+    for (let i = base; i < base + EDGE_NORMAL_STRIDE; i += 3) {
+      if (
+        x * (normals[i] as number) + y * (normals[i + 1] as number) + z * (normals[i + 2] as number) <=
+        EDGE_MARGIN
+      ) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Makes room for `extra` more members in cell `c` (bulk loads size each cell once instead of doubling). */
+  reserve(c: number, extra: number): void {
+    const records = this.records[c] as Float64Array;
+    const needed = ((this.count[c] as number) + extra) * RECORD_STRIDE;
+    if (needed <= records.length) return;
+    const grown = new Float64Array(needed);
+    grown.set(records);
+    this.records[c] = grown;
   }
 
   /** Adds a member record to cell `c`; returns its position (record index) in the cell. */
@@ -271,14 +313,6 @@ export class CellTable {
     return freed;
   }
 
-  /** Approximate heap bytes held by the table (typed arrays, member lists, strings, map). */
-  approximateBytes(): number {
-    let recordBytes = 0;
-    for (let c = 0; c < this.highWater; c++) recordBytes += (this.records[c] as Float64Array).byteLength;
-    const perCellTyped = 6 * 8 + NEIGHBORS_PER_CELL * 4 + 1 + 4 + 4;
-    return this.capacity * perCellTyped + this.highWater * (16 + 32 + 40 + 48 + 96) + recordBytes;
-  }
-
   private create(cell: H3Cell): number {
     const geometry = cellGeometry(cell);
     const c = this.freeSlots.length > 0 ? (this.freeSlots.pop() as number) : this.highWater++;
@@ -300,12 +334,42 @@ export class CellTable {
       this.safeDeg2[c] = 0;
       this.lngScale2[c] = 0;
     }
+    this.edgeNormals.fill(0, c * EDGE_NORMAL_STRIDE, (c + 1) * EDGE_NORMAL_STRIDE);
+    if (geometry.vertexCount === 6) this.writeEdgeNormals(c, cell);
     this.linked[c] = 0;
     this.stamp[c] = 0;
     const base = c * NEIGHBORS_PER_CELL;
     this.neighbors.fill(NO_CELL, base, base + NEIGHBORS_PER_CELL);
     this.slotByCell.set(cell, c);
     return c;
+  }
+
+  private writeEdgeNormals(c: number, cell: H3Cell): void {
+    const vertices = h3
+      .cellToBoundary(cell)
+      .map(([lat, lng]) => latLngToUnitVector(lat as number, lng as number));
+    const center = latLngToUnitVector(this.lat[c] as number, this.lng[c] as number);
+    const base = c * EDGE_NORMAL_STRIDE;
+    for (let i = 0; i < 6; i++) {
+      const [ax, ay, az] = vertices[i] as [number, number, number];
+      const [bx, by, bz] = vertices[(i + 1) % 6] as [number, number, number];
+      let nx = ay * bz - az * by;
+      let ny = az * bx - ax * bz;
+      let nz = ax * by - ay * bx;
+      const norm = Math.hypot(nx, ny, nz);
+      if (norm === 0) {
+        this.edgeNormals.fill(0, base, base + EDGE_NORMAL_STRIDE);
+        return;
+      }
+      // Orient each plane so that the centre is on its positive side.
+      const sign = nx * center[0] + ny * center[1] + nz * center[2] < 0 ? -1 / norm : 1 / norm;
+      nx *= sign;
+      ny *= sign;
+      nz *= sign;
+      this.edgeNormals[base + 3 * i] = nx;
+      this.edgeNormals[base + 3 * i + 1] = ny;
+      this.edgeNormals[base + 3 * i + 2] = nz;
+    }
   }
 
   private grow(): void {
@@ -316,6 +380,9 @@ export class CellTable {
     this.outerKm = growFloat64(this.outerKm, capacity);
     this.safeDeg2 = growFloat64(this.safeDeg2, capacity);
     this.lngScale2 = growFloat64(this.lngScale2, capacity);
+    const edgeNormals = new Float64Array(capacity * EDGE_NORMAL_STRIDE);
+    edgeNormals.set(this.edgeNormals);
+    this.edgeNormals = edgeNormals;
     const neighbors = new Int32Array(capacity * NEIGHBORS_PER_CELL).fill(NO_CELL);
     neighbors.set(this.neighbors);
     this.neighbors = neighbors;

@@ -13,7 +13,8 @@ import {
 function lawOfCosinesKm(lat1: number, lng1: number, lat2: number, lng2: number): number {
   const p1 = lat1 * RAD_PER_DEG;
   const p2 = lat2 * RAD_PER_DEG;
-  const cos = Math.sin(p1) * Math.sin(p2) + Math.cos(p1) * Math.cos(p2) * Math.cos((lng2 - lng1) * RAD_PER_DEG);
+  const cos =
+    Math.sin(p1) * Math.sin(p2) + Math.cos(p1) * Math.cos(p2) * Math.cos((lng2 - lng1) * RAD_PER_DEG);
   return EARTH_RADIUS_KM * Math.acos(Math.min(1, Math.max(-1, cos)));
 }
 
@@ -73,7 +74,9 @@ describe('haversineKm', () => {
         const direct = haversineKm(a1, a2, c1, c2);
         // Near antipodes asin(√a) with a ≈ 1 keeps only half the digits (≈1 m); elsewhere rounding is sub-millimetre.
         const tolerance = direct > 19_000 ? 1e-2 : 1e-6;
-        expect(direct).toBeLessThanOrEqual(haversineKm(a1, a2, b1, b2) + haversineKm(b1, b2, c1, c2) + tolerance);
+        expect(direct).toBeLessThanOrEqual(
+          haversineKm(a1, a2, b1, b2) + haversineKm(b1, b2, c1, c2) + tolerance,
+        );
       }),
     );
   });

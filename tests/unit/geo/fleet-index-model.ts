@@ -69,7 +69,12 @@ export function indexOf(points: readonly ModelPoint[], resolution = 9): FleetInd
 }
 
 /** Result of FleetIndex.nearby without slots, for comparison with the model. */
-export function hitsOf(index: FleetIndex, lat: number, lng: number, options: Parameters<FleetIndex['nearby']>[2]) {
+export function hitsOf(
+  index: FleetIndex,
+  lat: number,
+  lng: number,
+  options: Parameters<FleetIndex['nearby']>[2],
+) {
   return index.nearby(lat, lng, options).map(({ id, distanceKm }) => ({ id, distanceKm }));
 }
 

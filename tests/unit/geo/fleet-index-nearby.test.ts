@@ -11,7 +11,12 @@ const queryPoint = fc.oneof(
     lng: fc.double({ min: BOX.minLng - 0.01, max: BOX.maxLng + 0.01, noNaN: true }),
   }),
   // Empty ground: kilometres to thousands of kilometres away.
-  fc.constantFrom({ lat: 55.9, lng: 37.9 }, { lat: 59.93, lng: 30.33 }, { lat: -33.9, lng: 151.2 }, { lat: 89.9, lng: 0 }),
+  fc.constantFrom(
+    { lat: 55.9, lng: 37.9 },
+    { lat: 59.93, lng: 30.33 },
+    { lat: -33.9, lng: 151.2 },
+    { lat: 89.9, lng: 0 },
+  ),
 );
 
 const filter = fc.record(
@@ -36,7 +41,9 @@ describe('FleetIndex.nearby equals a brute-force haversine sort', () => {
         (points, query, k, maxKm, pointFilter, resolution) => {
           const index = indexOf(points, resolution);
           const options = { k, ...pointFilter, ...(maxKm === undefined ? {} : { maxKm }) };
-          expect(hitsOf(index, query.lat, query.lng, options)).toEqual(bruteNearby(points, query.lat, query.lng, options));
+          expect(hitsOf(index, query.lat, query.lng, options)).toEqual(
+            bruteNearby(points, query.lat, query.lng, options),
+          );
         },
       ),
       { numRuns: 300 },
@@ -138,43 +145,53 @@ describe('FleetIndex after writes', () => {
 
   it('matches the model after random upserts, moves within and across cells, removes and status changes', () => {
     fc.assert(
-      fc.property(fc.array(operation, { maxLength: 200 }), queryPoint, fc.integer({ min: 1, max: 12 }), (ops, query, k) => {
-        const index = new FleetIndex({ initialCapacity: 2 });
-        const model = new Map<string, ModelPoint>();
-        let now = 0;
-        for (const op of ops) {
-          const id = `p${op.id}`;
-          const existing = model.get(id);
-          now += 1000;
-          if (op.kind === 'upsert') {
-            index.upsert(id, op.lat, op.lng, { status: op.status }, now);
-            model.set(id, { id, lat: op.lat, lng: op.lng, status: op.status, tags: existing?.tags ?? 0 });
-          } else if (op.kind === 'nudge' && existing) {
-            const lat = existing.lat + op.dLat;
-            const lng = existing.lng + op.dLng;
-            index.upsert(id, lat, lng, undefined, now);
-            model.set(id, { ...existing, lat, lng });
-          } else if (op.kind === 'remove') {
-            expect(index.remove(id)).toBe(existing !== undefined);
-            model.delete(id);
-          } else if (op.kind === 'status' && existing) {
-            index.setStatusAt(index.slotOf(id), op.status);
-            model.set(id, { ...existing, status: op.status });
+      fc.property(
+        fc.array(operation, { maxLength: 200 }),
+        queryPoint,
+        fc.integer({ min: 1, max: 12 }),
+        (ops, query, k) => {
+          const index = new FleetIndex({ initialCapacity: 2 });
+          const model = new Map<string, ModelPoint>();
+          let now = 0;
+          for (const op of ops) {
+            const id = `p${op.id}`;
+            const existing = model.get(id);
+            now += 1000;
+            if (op.kind === 'upsert') {
+              index.upsert(id, op.lat, op.lng, { status: op.status }, now);
+              model.set(id, { id, lat: op.lat, lng: op.lng, status: op.status, tags: existing?.tags ?? 0 });
+            } else if (op.kind === 'nudge' && existing) {
+              const lat = existing.lat + op.dLat;
+              const lng = existing.lng + op.dLng;
+              index.upsert(id, lat, lng, undefined, now);
+              model.set(id, { ...existing, lat, lng });
+            } else if (op.kind === 'remove') {
+              expect(index.remove(id)).toBe(existing !== undefined);
+              model.delete(id);
+            } else if (op.kind === 'status' && existing) {
+              index.setStatusAt(index.slotOf(id), op.status);
+              model.set(id, { ...existing, status: op.status });
+            }
           }
-        }
-        expect(index.size).toBe(model.size);
-        for (const point of model.values()) {
-          const stored = index.get(point.id);
-          expect(stored).toMatchObject({ id: point.id, lat: point.lat, lng: point.lng, status: point.status });
-          expect(stored?.cell).toBe(index.cellAt(stored?.slot ?? -1));
-        }
-        for (const statusMask of [0xffffffff, statusBit(0)]) {
-          const options = { k, statusMask };
-          expect(hitsOf(index, query.lat, query.lng, options)).toEqual(
-            bruteNearby(model.values(), query.lat, query.lng, options),
-          );
-        }
-      }),
+          expect(index.size).toBe(model.size);
+          for (const point of model.values()) {
+            const stored = index.get(point.id);
+            expect(stored).toMatchObject({
+              id: point.id,
+              lat: point.lat,
+              lng: point.lng,
+              status: point.status,
+            });
+            expect(stored?.cell).toBe(index.cellAt(stored?.slot ?? -1));
+          }
+          for (const statusMask of [0xffffffff, statusBit(0)]) {
+            const options = { k, statusMask };
+            expect(hitsOf(index, query.lat, query.lng, options)).toEqual(
+              bruteNearby(model.values(), query.lat, query.lng, options),
+            );
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

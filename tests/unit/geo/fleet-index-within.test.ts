@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import * as h3 from 'h3-js';
 import type { MultiPolygon, Polygon } from 'geojson';
 import { describe, expect, it } from 'vitest';
-import { TotError } from '../../../geo/errors.ts';
+import type { TotError } from '../../../geo/errors.ts';
 import { FleetIndex, statusBit } from '../../../geo/fleet-index.ts';
 import { BOX, type ModelPoint, bruteWithin, indexOf, pointsArbitrary } from './fleet-index-model.ts';
 
@@ -10,7 +10,10 @@ import { BOX, type ModelPoint, bruteWithin, indexOf, pointsArbitrary } from './f
 function star(centerLat: number, centerLng: number, radii: readonly number[], rotation: number): number[][] {
   const ring = radii.map((radius, i) => {
     const angle = rotation + (2 * Math.PI * i) / radii.length;
-    return [centerLng + (radius * Math.cos(angle)) / Math.cos((centerLat * Math.PI) / 180), centerLat + radius * Math.sin(angle)];
+    return [
+      centerLng + (radius * Math.cos(angle)) / Math.cos((centerLat * Math.PI) / 180),
+      centerLat + radius * Math.sin(angle),
+    ];
   });
   ring.push(ring[0] as number[]);
   return ring;
@@ -27,7 +30,9 @@ const polygonArbitrary: fc.Arbitrary<Polygon | MultiPolygon> = fc
   })
   .map(({ lat, lng, radii, rotation, hole, second }) => {
     const outer = star(lat, lng, radii, rotation);
-    const rings = hole ? [outer, star(lat, lng, [0.0004, 0.0004, 0.0004, 0.0004], rotation).reverse()] : [outer];
+    const rings = hole
+      ? [outer, star(lat, lng, [0.0004, 0.0004, 0.0004, 0.0004], rotation).reverse()]
+      : [outer];
     if (!second) return { type: 'Polygon', coordinates: rings };
     return { type: 'MultiPolygon', coordinates: [rings, [star(lat + 0.015, lng - 0.01, radii, rotation)]] };
   });
@@ -89,7 +94,7 @@ describe('FleetIndex.within equals turf point-in-polygon over every point', () =
 
   it('keeps points of a polygon narrower than a cell that contains no cell centre', () => {
     const cell = h3.latLngToCell(55.75, 37.62, 9);
-    const [a, b] = h3.cellToBoundary(cell, true) as [number[], number[]];
+    const [a, b] = h3.cellToBoundary(cell, true) as number[][] as [number[], number[]];
     const points: ModelPoint[] = [];
     for (let i = 0; i <= 10; i++) {
       const f = i / 10;
@@ -126,7 +131,10 @@ describe('FleetIndex.within equals turf point-in-polygon over every point', () =
     const [clat, clng] = h3.cellToLatLng(cell);
     const ring = h3
       .cellToBoundary(cell, true)
-      .map(([lng, lat]) => [clng + ((lng as number) - clng) * (1 + 1e-7), clat + ((lat as number) - clat) * (1 + 1e-7)]);
+      .map(([lng, lat]) => [
+        clng + ((lng as number) - clng) * (1 + 1e-7),
+        clat + ((lat as number) - clat) * (1 + 1e-7),
+      ]);
     const area: Polygon = { type: 'Polygon', coordinates: [ring] };
     const unit = (lat: number, lng: number) => {
       const phi = (lat * Math.PI) / 180;
@@ -186,7 +194,11 @@ describe('FleetIndex.within equals turf point-in-polygon over every point', () =
       [37.61, 55.76],
       [37.61, 55.74],
     ];
-    const feature = { type: 'Feature' as const, properties: {}, geometry: { type: 'Polygon' as const, coordinates: [ring] } };
+    const feature = {
+      type: 'Feature' as const,
+      properties: {},
+      geometry: { type: 'Polygon' as const, coordinates: [ring] },
+    };
     expect(index.within(feature).map((hit) => hit.id)).toEqual(['a']);
     const bad: unknown[] = [
       { type: 'Point', coordinates: [37, 55] },

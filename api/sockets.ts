@@ -1,0 +1,183 @@
+import uWS from 'uWebSockets.js';
+import type { Logger } from '../engine/logger.ts';
+import type { Metrics } from '../engine/metrics.ts';
+import { problemOf } from './errors.ts';
+
+/** An upgrade request as {@link SocketRoute.accept} sees it: copied out of uWebSockets.js, safe after an await. */
+export interface UpgradeRequest {
+  /** Path without the query string. */
+  path: string;
+  query: URLSearchParams;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  remoteAddress: string;
+}
+
+/**
+ * One open WebSocket, as a route's handlers use it. Every method is safe to call after the socket closed (sends are
+ * then dropped and reported), and after an await (writes are corked).
+ */
+export interface SocketConnection {
+  /** Sends a text (string) or binary frame. Returns false when the socket is closed or uWS dropped the frame. */
+  send(data: string | Uint8Array): boolean;
+  /** Bytes queued for this socket that the peer has not read yet (0 once closed). */
+  bufferedAmount(): number;
+  /** Closes the socket with a close frame; a no-op once closed. */
+  end(code: number, reason: string): void;
+  /** Whether the socket is still open. */
+  readonly open: boolean;
+}
+
+/**
+ * A WebSocket endpoint on the HTTP server's app. The route's logic stays free of uWS: it gets copied requests, byte
+ * frames and a {@link SocketConnection}, so that it can be tested without sockets. Handlers use method syntax so that
+ * a route typed with its own session type fits `SocketRoute<unknown>`.
+ */
+export interface SocketRoute<Session> {
+  /** uWS URL pattern, e.g. `/v1/doctor`. */
+  pattern: string;
+  /** Largest frame accepted; uWS closes the connection (code 1009) on a larger one. */
+  maxPayloadLength: number;
+  /** Seconds without any frame after which uWS closes the socket; it pings automatically before that. */
+  idleTimeoutSeconds: number;
+  /** Largest send queue uWS keeps for a socket before it drops frames. */
+  maxBackpressure: number;
+  /**
+   * Decides at upgrade whether the socket opens; returns the session state. A thrown TotError is answered as its
+   * problem+json (e.g. 401) and no socket is opened.
+   */
+  accept(request: UpgradeRequest): Session | Promise<Session>;
+  /** The socket opened; `connection` is how the session replies. */
+  open(session: Session, connection: SocketConnection): void;
+  /** A frame arrived; `data` is a copy the handler may keep. */
+  message(session: Session, data: Uint8Array, isBinary: boolean): void;
+  /** The socket closed (peer, timeout, {@link SocketConnection.end} or shutdown). */
+  close(session: Session, code: number): void;
+}
+
+interface UserData {
+  session: unknown;
+  connection?: UwsConnection;
+}
+
+/** What the server gives {@link attachSocketRoute}. */
+export interface SocketHost {
+  logger: Logger;
+  metrics?: Metrics;
+  /** Open sockets, so that shutdown can close them. */
+  sockets: Set<SocketConnection>;
+}
+
+/**
+ * Registers `route` on `app`. uWS rules kept here: the upgrade request is copied before `accept` may await, the
+ * upgrade (or the refusal) is written corked and only if the client is still there, frames are copied because uWS
+ * frees them when the callback returns, and a closed socket is never touched again.
+ */
+export function attachSocketRoute(
+  app: uWS.TemplatedApp,
+  route: SocketRoute<unknown>,
+  host: SocketHost,
+): void {
+  app.ws<UserData>(route.pattern, {
+    maxPayloadLength: route.maxPayloadLength,
+    idleTimeout: route.idleTimeoutSeconds,
+    maxBackpressure: route.maxBackpressure,
+    sendPingsAutomatically: true,
+    compression: uWS.DISABLED,
+    upgrade: (res, req, context) => {
+      const state = { aborted: false };
+      res.onAborted(() => {
+        state.aborted = true;
+      });
+      const headers: Record<string, string> = {};
+      req.forEach((key, value) => {
+        headers[key] = value;
+      });
+      const request: UpgradeRequest = {
+        path: req.getUrl(),
+        query: new URLSearchParams(req.getQuery() ?? ''),
+        headers,
+        remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      };
+      const key = headers['sec-websocket-key'] ?? '';
+      const protocol = headers['sec-websocket-protocol'] ?? '';
+      const extensions = headers['sec-websocket-extensions'] ?? '';
+      const count = (status: number) =>
+        host.metrics?.httpRequests.inc({ method: 'GET', route: route.pattern, status });
+      void (async () => {
+        try {
+          const session = await route.accept(request);
+          count(101);
+          if (state.aborted) return;
+          res.cork(() => res.upgrade<UserData>({ session }, key, protocol, extensions, context));
+        } catch (error) {
+          const problem = problemOf(error, request.path);
+          if (problem.status >= 500) host.logger.error({ err: error, path: request.path }, 'upgrade failed');
+          count(problem.status);
+          if (state.aborted) return;
+          res.cork(() => {
+            res.writeStatus(`${problem.status} ${problem.title}`);
+            res.writeHeader('content-type', 'application/problem+json');
+            if (problem.status === 401) res.writeHeader('www-authenticate', 'Bearer');
+            res.end(JSON.stringify(problem));
+          });
+        }
+      })();
+    },
+    open: (ws) => {
+      const data = ws.getUserData();
+      const connection = new UwsConnection(ws);
+      data.connection = connection;
+      host.sockets.add(connection);
+      route.open(data.session, connection);
+    },
+    message: (ws, message, isBinary) => {
+      route.message(ws.getUserData().session, new Uint8Array(message.slice(0)), isBinary);
+    },
+    close: (ws, code) => {
+      const data = ws.getUserData();
+      if (data.connection) {
+        data.connection.markClosed();
+        host.sockets.delete(data.connection);
+      }
+      route.close(data.session, code);
+    },
+  });
+}
+
+/** {@link SocketConnection} over a uWS WebSocket. */
+class UwsConnection implements SocketConnection {
+  private closed = false;
+
+  constructor(private readonly ws: uWS.WebSocket<UserData>) {}
+
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  send(data: string | Uint8Array): boolean {
+    if (this.closed) return false;
+    let status = 0;
+    // Sends usually follow an await (the bus acknowledgement): cork them into one write.
+    this.ws.cork(() => {
+      status = this.ws.send(data, typeof data !== 'string');
+    });
+    // 1: sent, 0: queued (backpressure building up), 2: dropped by uWS over maxBackpressure.
+    return status !== 2;
+  }
+
+  bufferedAmount(): number {
+    return this.closed ? 0 : this.ws.getBufferedAmount();
+  }
+
+  end(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.end(code, reason);
+  }
+
+  /** uWS calls close after which the WebSocket object must not be used. */
+  markClosed(): void {
+    this.closed = true;
+  }
+}
