@@ -1,42 +1,8 @@
 /**
  * A small promise-based WebSocket client for the real-socket tests, on the `ws` package (Node 20 has no WebSocket
- * without a flag). The module is loaded by a name held in a variable so that this file typechecks whether or not type
- * declarations for `ws` are installed; the few members used are typed here.
+ * without a flag).
  */
-
-interface RawSocket {
-  on(event: 'open', listener: () => void): void;
-  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): void;
-  on(event: 'close', listener: (code: number, reason: Buffer) => void): void;
-  on(event: 'error', listener: (error: Error) => void): void;
-  on(event: 'unexpected-response', listener: (request: unknown, response: IncomingResponse) => void): void;
-  send(data: string | Uint8Array, options?: { binary?: boolean }): void;
-  close(code?: number): void;
-  terminate(): void;
-}
-
-interface IncomingResponse {
-  statusCode?: number;
-  on(event: 'data', listener: (chunk: Buffer) => void): void;
-  on(event: 'end', listener: () => void): void;
-}
-
-type RawSocketConstructor = new (
-  url: string,
-  options?: { headers?: Record<string, string>; maxPayload?: number },
-) => RawSocket;
-
-const moduleName = 'ws';
-
-async function socketClass(): Promise<RawSocketConstructor> {
-  const loaded = (await import(moduleName)) as {
-    default?: RawSocketConstructor;
-    WebSocket?: RawSocketConstructor;
-  };
-  const constructor = loaded.WebSocket ?? loaded.default;
-  if (!constructor) throw new Error('the ws package does not export WebSocket');
-  return constructor;
-}
+import WebSocket from 'ws';
 
 /** A frame received: text frames as strings, binary frames as bytes. */
 export type Received = { binary: false; text: string } | { binary: true; bytes: Buffer };
@@ -66,7 +32,6 @@ export class UpgradeRefused extends Error {
  * an HTTP status instead.
  */
 export async function openSocket(url: string, headers: Record<string, string> = {}): Promise<TestSocket> {
-  const WebSocket = await socketClass();
   const socket = new WebSocket(url, { headers, maxPayload: 16 * 1024 * 1024 });
   const queue: Received[] = [];
   const waiters: ((frame: Received) => void)[] = [];
@@ -74,8 +39,8 @@ export async function openSocket(url: string, headers: Record<string, string> = 
   const closed = new Promise<number>((resolve) => (resolveClosed = resolve));
   socket.on('message', (data, isBinary) => {
     const frame: Received = isBinary
-      ? { binary: true, bytes: data }
-      : { binary: false, text: data.toString('utf8') };
+      ? { binary: true, bytes: Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]) }
+      : { binary: false, text: data.toString() };
     const waiter = waiters.shift();
     if (waiter) waiter(frame);
     else queue.push(frame);
