@@ -2,9 +2,11 @@
  * The stream path: GPS fixes applied to the fleet's index per second, and fix-to-index latency at a fixed offered
  * load, for:
  *   tot-bus        publish on the in-process bus → StreamConsumer (msgpack decode, validate, apply) → Engine.applyFix
+ *                  (apply=fleet); apply=count-only is the same with a sink that only counts (the cost without the fleet)
  *   tot-kafka      KafkaBus publish (a producer process, as the phone gateway is) → broker → KafkaBus subscribe →
  *                  StreamConsumer → Engine.applyFix; one fix per message (as the simulator and phones send them),
- *                  and 16 fixes per message (a producer that batches per partition)
+ *                  and 16 fixes per message (a producer that batches per partition); producer=backlog: the fixes are in
+ *                  the topic before the consumer starts (a takeover's replay), the consumer alone is timed
  *   redis-geoadd   GEOADD key lng lat member per fix on the same fixes, pipelined (1 000 commands a pipeline, 4
  *                  pipelines in flight)
  * fixes_per_s: a burst of pre-encoded fixes as fast as it goes (from the first publish to the last fix applied).
@@ -156,12 +158,15 @@ async function paced(
   rate: number,
   seconds: number,
   send: (from: number, count: number) => void,
+  quantum = 1,
 ): Promise<number> {
-  const total = Math.round(rate * seconds);
+  const total = Math.round((rate * seconds) / quantum) * quantum;
   const start = performance.now();
   let sent = 0;
   while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+    // Whole quanta only, so that batched messages always group the same doctors (see FixStream.messages).
+    const elapsed = (performance.now() - start) / 1000;
+    const due = Math.min(total, Math.floor((elapsed * rate) / quantum) * quantum);
     if (due > sent) {
       send(sent, due - sent);
       sent = due;
@@ -232,6 +237,36 @@ async function check(
     throw new Error(`${fix.doctorId} is not at its last fix`);
 }
 
+/**
+ * The same burst through a StreamConsumer whose sink only counts: what the bus, msgpack decoding, validation and the
+ * consumer cost without the fleet.
+ */
+async function countingRate(topics: TopicNames, messages: OutgoingMessage[]): Promise<number> {
+  const bus = new InProcessBus({ partitions: 6, retention: 0 });
+  let counted = 0;
+  const sink: StreamSink = {
+    applyFix: () => {
+      counted++;
+      return 'applied';
+    },
+    applyReading: () => 'applied',
+    markApplied: () => {},
+  };
+  const logger = createLogger('warn');
+  const metrics = new Metrics({ processMetrics: false });
+  const consumer = new StreamConsumer({ bus, sink, logger, metrics, group: 'bench', topics });
+  await consumer.start();
+  try {
+    const t0 = performance.now();
+    await bus.publish(topics.fixes, messages);
+    await until(() => counted >= messages.length, 'the counted burst');
+    return messages.length / ((performance.now() - t0) / 1000);
+  } finally {
+    await consumer.stop();
+    await bus.close();
+  }
+}
+
 async function benchBus(reporter: Reporter, stream: FixStream, seconds: number): Promise<void> {
   // One fix per doctor first: the timed fixes move doctors the fleet knows, as in steady state.
   const warmup = stream.doctors;
@@ -252,6 +287,13 @@ async function benchBus(reporter: Reporter, stream: FixStream, seconds: number):
       doctors: stream.doctors,
       fixes: BUS_BURST,
       fixes_per_message: 1,
+      apply: 'fleet',
+    });
+    reporter.add(BENCH, 'tot-bus', 'fixes_per_s', await countingRate(topics, burst), 'fix/s', {
+      doctors: stream.doctors,
+      fixes: BUS_BURST,
+      fixes_per_message: 1,
+      apply: 'count-only',
     });
 
     const first = warmup + BUS_BURST;
@@ -278,8 +320,18 @@ async function benchBus(reporter: Reporter, stream: FixStream, seconds: number):
 
 /** Commands to the producer process, and what it answers. */
 type ProducerCommand =
-  | { kind: 'burst'; from: number; count: number; perMessage: number; base: number }
-  | { kind: 'paced'; from: number; rate: number; seconds: number };
+  | {
+      kind: 'burst';
+      from: number;
+      count: number;
+      perMessage: number;
+      base: number;
+      /** Another topic than the one the producer was started for. */
+      topic?: string;
+      /** Answer once the broker acknowledged everything, not when publishing starts. */
+      acked?: boolean;
+    }
+  | { kind: 'paced'; from: number; rate: number; seconds: number; perMessage: number };
 type ProducerAnswer =
   | { kind: 'burst'; startedAt: number }
   | { kind: 'paced'; sent: number[] }
@@ -309,19 +361,25 @@ async function runProducer(): Promise<void> {
         const chunk = 4096;
         const pending: Promise<void>[] = [];
         for (let i = 0; i < messages.length; i += chunk)
-          pending.push(bus.publish(topic, messages.slice(i, i + chunk)));
+          pending.push(bus.publish(command.topic ?? topic, messages.slice(i, i + chunk)));
+        if (command.acked) await Promise.all(pending);
         answer({ kind: 'burst', startedAt });
         await Promise.all(pending);
       } else {
         const sent: number[] = [];
         const pending: Promise<void>[] = [];
-        await paced(command.rate, command.seconds, (from, count) => {
-          const now = Date.now();
-          const messages = stream.messages(command.from + from, count, 1, () => now);
-          const at = clockMs();
-          for (let k = 0; k < count; k++) sent.push(at);
-          pending.push(bus.publish(topic, messages));
-        });
+        await paced(
+          command.rate,
+          command.seconds,
+          (from, count) => {
+            const now = Date.now();
+            const messages = stream.messages(command.from + from, count, command.perMessage, () => now);
+            const at = clockMs();
+            for (let k = 0; k < count; k++) sent.push(at);
+            pending.push(bus.publish(topic, messages));
+          },
+          command.perMessage,
+        );
         await Promise.all(pending);
         answer({ kind: 'paced', sent });
       }
@@ -379,8 +437,10 @@ async function benchKafka(
   const warmup = stream.doctors;
   const prefix = `bench.ingest.${process.pid}.${Date.now()}`;
   const topics = topicNames(prefix);
+  const backlogTopics = topicNames(`${prefix}.backlog`);
   const bus = new KafkaBus({ brokers: brokers.split(','), clientId: 'tot-bench-engine' });
   const pipeline = await startPipeline(bus, topics, `${prefix}.engine`);
+  let backlog: Pipeline | undefined;
   const producer = await startProducer(brokers, topics.fixes, stream.doctors);
   const base = Date.now() - 2 * (KAFKA_BURST + warmup) - 60_000;
   let next = 0;
@@ -401,30 +461,75 @@ async function benchKafka(
         doctors: stream.doctors,
         fixes: KAFKA_BURST,
         fixes_per_message: perMessage,
+        producer: 'concurrent',
       });
     }
 
-    const first = next;
-    const total = Math.round(OFFERED_PER_S * seconds);
-    pipeline.sink.applied = new Float64Array(first + total);
-    const answer = await producer.ask({ kind: 'paced', from: first, rate: OFFERED_PER_S, seconds });
-    if (answer.kind !== 'paced' || answer.sent.length !== total)
-      throw new Error('unexpected producer answer');
-    await until(() => pipeline.seen() >= first + total, 'the paced fixes');
-    const sent = new Float64Array(first + total);
-    sent.set(answer.sent, first);
-    addLatency(reporter, 'tot-kafka', latencies(sent, pipeline.sink.applied, first, total), {
-      doctors: stream.doctors,
-      offered_per_s: OFFERED_PER_S,
+    for (const perMessage of [1, BATCHED]) {
+      const first = next;
+      // A multiple of BATCHED either way, so that the batched run starts at the first doctor of a group.
+      const total = Math.round((OFFERED_PER_S * seconds) / BATCHED) * BATCHED;
+      next += total;
+      pipeline.sink.applied = new Float64Array(next);
+      const answer = await producer.ask({
+        kind: 'paced',
+        from: first,
+        rate: OFFERED_PER_S,
+        seconds: total / OFFERED_PER_S,
+        perMessage,
+      });
+      if (answer.kind !== 'paced' || answer.sent.length !== total)
+        throw new Error('unexpected producer answer');
+      await until(() => pipeline.seen() >= next, 'the paced fixes');
+      const sent = new Float64Array(next);
+      sent.set(answer.sent, first);
+      addLatency(reporter, 'tot-kafka', latencies(sent, pipeline.sink.applied, first, total), {
+        doctors: stream.doctors,
+        offered_per_s: OFFERED_PER_S,
+        fixes_per_message: perMessage,
+      });
+    }
+    await check(pipeline, stream, next, next - 1);
+
+    // A backlog (what a new owner replays after a takeover): the fixes are in the topic before a consumer starts,
+    // so the consumer alone is timed, from the end of the placements to the last fix.
+    await bus.ensureTopics([backlogTopics.fixes]);
+    const count = warmup + KAFKA_BURST;
+    await producer.ask({
+      kind: 'burst',
+      from: 0,
+      count,
+      perMessage: 1,
+      base,
+      topic: backlogTopics.fixes,
+      acked: true,
     });
+    backlog = await startPipeline(bus, backlogTopics, `${prefix}.backlog`);
+    const drained = backlog;
+    await until(() => drained.seen() >= warmup, 'the backlog placements');
+    const t0 = performance.now();
+    await until(() => drained.seen() >= count, 'the backlog');
+    reporter.add(
+      BENCH,
+      'tot-kafka',
+      'fixes_per_s',
+      KAFKA_BURST / ((performance.now() - t0) / 1000),
+      'fix/s',
+      {
+        doctors: stream.doctors,
+        fixes: KAFKA_BURST,
+        fixes_per_message: 1,
+        producer: 'backlog',
+      },
+    );
   } finally {
     await producer.stop();
+    await backlog?.consumer.stop();
     await pipeline.consumer.stop();
     await bus.close();
     const admin = new Admin({ clientId: 'tot-bench-admin', bootstrapBrokers: brokers.split(',') });
-    await admin
-      .deleteTopics({ topics: [topics.fixes, topics.readings, topics.events, topics.dlq] })
-      .catch(() => undefined);
+    const names = [topics, backlogTopics].flatMap((t) => [t.fixes, t.readings, t.events, t.dlq]);
+    await admin.deleteTopics({ topics: names }).catch(() => undefined);
     await admin.close();
   }
 }

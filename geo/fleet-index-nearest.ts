@@ -26,7 +26,7 @@
  * matching points than k), it scans every point instead — exact too.
  */
 import * as h3 from 'h3-js';
-import { RAD_PER_DEG, haversineKmCos } from './distance.ts';
+import { KM_PER_DEGREE, RAD_PER_DEG, haversineKmCos } from './distance.ts';
 import {
   type CellTable,
   NEIGHBORS_PER_CELL,
@@ -47,6 +47,9 @@ const CELL_COST_IN_POINTS = 16;
 const SCAN_FIXED_COST = 4096;
 /** A search that would create more cells than this (empty ground far from every point) scans instead. */
 const MAX_CELLS_CREATED_PER_QUERY = 256;
+
+/** Relative slack of the meridian pre-check: far above rounding error (1e-15), far below any useful pruning. */
+const PRUNE_MARGIN = 1 + 1e-9;
 
 /** One k-nearest query, validated. */
 export interface NearestQuery {
@@ -189,6 +192,9 @@ export class NearestSearch {
     const tags = this.points.tags;
     const top = this.top;
     let worst = worstBefore;
+    // Meridian bound: a point Δφ of latitude away is at least R·|Δφ| away. Points beyond the k-th (or maxKm) by it
+    // skip the haversine; the relative margin keeps rounding from ever skipping a point the exact sort would keep.
+    let latLimitKm = Math.min(worst, maxKm) * PRUNE_MARGIN;
     let computed = 0;
     for (let at = 0; at < end; at += RECORD_STRIDE) {
       const entry = records[at + RECORD_ENTRY] as number;
@@ -199,18 +205,24 @@ export class NearestSearch {
         if ((t & tagsAll) !== tagsAll || (tagsAny !== 0 && (t & tagsAny) === 0)) continue;
       }
       if (predicate !== undefined && !predicate(this.points.ids[slot] as string, slot)) continue;
+      const pointLat = records[at + RECORD_LAT] as number;
+      const dLat = pointLat > lat ? pointLat - lat : lat - pointLat;
+      if (dLat * KM_PER_DEGREE > latLimitKm) continue;
       computed++;
       const d = haversineKmCos(
         lat,
         lng,
         cosQ,
-        records[at + RECORD_LAT] as number,
+        pointLat,
         records[at + RECORD_LNG] as number,
         records[at + RECORD_COS] as number,
       );
       if (d > maxKm || d > worst) continue;
       top.offer(d, slot);
-      if (top.full) worst = top.worstDistance;
+      if (top.full) {
+        worst = top.worstDistance;
+        latLimitKm = Math.min(worst, maxKm) * PRUNE_MARGIN;
+      }
     }
     const cost = this.cost as QueryCost;
     cost.cellsVisited++;

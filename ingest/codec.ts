@@ -90,7 +90,7 @@ export function visitRecords<Item extends { ts: number }>(
     return;
   }
   // An empty batch carries nothing to apply, but something produced it: it is counted, not dropped silently.
-  // mutant
+  if (value.length === 0) visitor.failure(-1, 'invalid', `${WHOLE_RECORD}: an empty array holds no record`);
   for (let index = 0; index < value.length; index++) visitRecord(value[index], index, kind, now, visitor);
 }
 
