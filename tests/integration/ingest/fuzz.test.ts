@@ -275,12 +275,17 @@ describe('the stream path under malformed input, on the real broker', () => {
     await waitFor(
       async () => {
         const samples = await metricsOf(engine);
-        const done = (['fixes', 'readings'] as const).every((topic) => {
-          const counted = total(samples, 'tot_stream_messages_total', { topic: topics[topic] });
+        const progress = (['fixes', 'readings'] as const).map((topic) => {
           const w = want[topic];
-          return counted >= w.applied + w.stale + w.letters;
+          return {
+            topic,
+            counted: total(samples, 'tot_stream_messages_total', { topic: topics[topic] }),
+            wanted: w.applied + w.stale + w.letters,
+          };
         });
-        return done && letters.length >= allLetters ? true : undefined;
+        if (progress.every((p) => p.counted >= p.wanted) && letters.length >= allLetters) return true;
+        // Thrown, so that a timeout says how far it got.
+        throw new Error(`${JSON.stringify(progress)}; dead letters read ${letters.length} of ${allLetters}`);
       },
       { timeoutMs: 45_000, intervalMs: 200, what: 'every record consumed and every dead letter written' },
     );
