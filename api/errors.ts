@@ -28,7 +28,12 @@ export const API_ERROR_CODES = [
 ] as const;
 
 /** Every code of the product, from every module. */
-export const ERROR_CODES = [...GEO_ERROR_CODES, ...CONFIG_ERROR_CODES, ...ENGINE_ERROR_CODES, ...API_ERROR_CODES] as const;
+export const ERROR_CODES = [
+  ...GEO_ERROR_CODES,
+  ...CONFIG_ERROR_CODES,
+  ...ENGINE_ERROR_CODES,
+  ...API_ERROR_CODES,
+] as const;
 
 /** One of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -120,7 +125,11 @@ export function problemOf(error: unknown, instance?: string): Problem {
  *
  * @throws TotError `API_VALIDATION_FAILED` listing every field at fault (`where.field`) with its message.
  */
-export function validate<Schema extends z.ZodType>(schema: Schema, input: unknown, where: string): z.infer<Schema> {
+export function validate<Schema extends z.ZodType>(
+  schema: Schema,
+  input: unknown,
+  where: string,
+): z.infer<Schema> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const errors = result.error.issues.map((issue) => ({

@@ -77,7 +77,8 @@ export class Router {
     for (const route of this.routes) {
       const params = matchSegments(route.segments, segments);
       if (!params) continue;
-      if (route.method === method) return { kind: 'found', handler: route.handler, params, pattern: route.pattern };
+      if (route.method === method)
+        return { kind: 'found', handler: route.handler, params, pattern: route.pattern };
       allowed.push(route.method);
     }
     return allowed.length > 0 ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };
@@ -87,7 +88,9 @@ export class Router {
   async handle(request: Omit<ApiRequest, 'params'>): Promise<ApiResponse> {
     const match = this.match(request.method, request.path);
     if (match.kind === 'not-found') {
-      throw new TotError('API_NOT_FOUND', `no route for ${request.method} ${request.path}`, { path: request.path });
+      throw new TotError('API_NOT_FOUND', `no route for ${request.method} ${request.path}`, {
+        path: request.path,
+      });
     }
     if (match.kind === 'method-not-allowed') {
       throw new TotError('API_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}`, {
@@ -108,10 +111,16 @@ function splitPath(path: string): string[] {
 }
 
 function specificity(segments: readonly string[]): number {
-  return segments.reduce((score, segment, index) => score + (segment.startsWith(':') ? 0 : 2 ** (16 - index)), 0);
+  return segments.reduce(
+    (score, segment, index) => score + (segment.startsWith(':') ? 0 : 2 ** (16 - index)),
+    0,
+  );
 }
 
-function matchSegments(pattern: readonly string[], path: readonly string[]): Record<string, string> | undefined {
+function matchSegments(
+  pattern: readonly string[],
+  path: readonly string[],
+): Record<string, string> | undefined {
   if (pattern.length !== path.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {

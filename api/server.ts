@@ -57,7 +57,11 @@ export class HttpServer {
     this.app = uWS.App();
     // WebSocket routes only catch upgrade requests; a plain GET on their path falls through to the router.
     for (const route of options.sockets ?? []) {
-      attachSocketRoute(this.app, route, { logger: options.logger, metrics: options.metrics, sockets: this.sockets });
+      attachSocketRoute(this.app, route, {
+        logger: options.logger,
+        metrics: options.metrics,
+        sockets: this.sockets,
+      });
     }
     this.app.any('/*', (res, req) => this.onRequest(res, req));
   }
@@ -122,31 +126,48 @@ export class HttpServer {
   private async respond(
     res: uWS.HttpResponse,
     state: { aborted: boolean },
-    incoming: { method: string; path: string; query: URLSearchParams; headers: Record<string, string>; remoteAddress: string },
+    incoming: {
+      method: string;
+      path: string;
+      query: URLSearchParams;
+      headers: Record<string, string>;
+      remoteAddress: string;
+    },
     started: bigint,
   ): Promise<void> {
     let response: ApiResponse;
     let route = 'unmatched';
     try {
       if (!METHODS.has(incoming.method)) {
-        throw new TotError('API_METHOD_NOT_ALLOWED', `${incoming.method} is not supported`, { method: incoming.method });
+        throw new TotError('API_METHOD_NOT_ALLOWED', `${incoming.method} is not supported`, {
+          method: incoming.method,
+        });
       }
       const method = incoming.method as Method;
       const match = this.options.router.match(method, incoming.path);
       if (match.kind === 'found') route = match.pattern;
-      const content = method === 'GET' || method === 'DELETE' ? {} : await this.readBody(res, state, incoming.headers);
+      const content =
+        method === 'GET' || method === 'DELETE' ? {} : await this.readBody(res, state, incoming.headers);
       const request: Omit<ApiRequest, 'params'> = { ...incoming, method, ...content };
       response = await this.options.router.handle(request);
     } catch (error) {
       const problem = problemOf(error, incoming.path);
-      if (problem.status >= 500) this.options.logger.error({ err: error, path: incoming.path }, 'request failed');
-      response = { status: problem.status, headers: { 'content-type': 'application/problem+json' }, body: problem };
+      if (problem.status >= 500)
+        this.options.logger.error({ err: error, path: incoming.path }, 'request failed');
+      response = {
+        status: problem.status,
+        headers: { 'content-type': 'application/problem+json' },
+        body: problem,
+      };
     }
     this.options.metrics?.httpRequests.inc({ method: incoming.method, route, status: response.status });
     if (state.aborted) return;
     res.cork(() => writeResponse(res, response));
     const micros = Number(process.hrtime.bigint() - started) / 1000;
-    this.options.logger.debug({ method: incoming.method, path: incoming.path, status: response.status, micros }, 'request');
+    this.options.logger.debug(
+      { method: incoming.method, path: incoming.path, status: response.status, micros },
+      'request',
+    );
   }
 
   /**
@@ -161,9 +182,13 @@ export class HttpServer {
     const declared = Number(headers['content-length'] ?? 0);
     if (declared > this.maxBodyBytes) {
       return Promise.reject(
-        new TotError('API_BODY_TOO_LARGE', `body of ${declared} bytes exceeds the limit of ${this.maxBodyBytes}`, {
-          limit: this.maxBodyBytes,
-        }),
+        new TotError(
+          'API_BODY_TOO_LARGE',
+          `body of ${declared} bytes exceeds the limit of ${this.maxBodyBytes}`,
+          {
+            limit: this.maxBodyBytes,
+          },
+        ),
       );
     }
     return new Promise((resolve, reject) => {
@@ -175,7 +200,11 @@ export class HttpServer {
         size += chunk.byteLength;
         if (size > this.maxBodyBytes) {
           failed = true;
-          reject(new TotError('API_BODY_TOO_LARGE', `body exceeds the limit of ${this.maxBodyBytes} bytes`, { limit: this.maxBodyBytes }));
+          reject(
+            new TotError('API_BODY_TOO_LARGE', `body exceeds the limit of ${this.maxBodyBytes} bytes`, {
+              limit: this.maxBodyBytes,
+            }),
+          );
           return;
         }
         // uWS frees the chunk after the callback: copy it.
@@ -203,7 +232,11 @@ export class HttpServer {
         try {
           resolve({ body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
         } catch (error) {
-          reject(new TotError('API_MALFORMED_JSON', `body is not valid JSON: ${(error as Error).message}`, { field: 'body' }));
+          reject(
+            new TotError('API_MALFORMED_JSON', `body is not valid JSON: ${(error as Error).message}`, {
+              field: 'body',
+            }),
+          );
         }
       });
     });

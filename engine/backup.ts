@@ -50,7 +50,10 @@ export function decodeEnvelope(bytes: Uint8Array): SnapshotEnvelope {
   try {
     value = packr.unpack(bytes);
   } catch (error) {
-    throw new TotError('ENGINE_INVALID_SNAPSHOT', `snapshot is not valid msgpack: ${(error as Error).message}`);
+    throw new TotError(
+      'ENGINE_INVALID_SNAPSHOT',
+      `snapshot is not valid msgpack: ${(error as Error).message}`,
+    );
   }
   const envelope = value as Partial<SnapshotEnvelope> | null;
   if (
@@ -62,9 +65,13 @@ export function decodeEnvelope(bytes: Uint8Array): SnapshotEnvelope {
     typeof envelope.positions !== 'object' ||
     envelope.positions === null
   ) {
-    throw new TotError('ENGINE_INVALID_SNAPSHOT', 'snapshot envelope is missing fields or has an unknown version', {
-      version: envelope && typeof envelope === 'object' ? envelope.version : undefined,
-    });
+    throw new TotError(
+      'ENGINE_INVALID_SNAPSHOT',
+      'snapshot envelope is missing fields or has an unknown version',
+      {
+        version: envelope && typeof envelope === 'object' ? envelope.version : undefined,
+      },
+    );
   }
   return envelope as SnapshotEnvelope;
 }

@@ -18,7 +18,12 @@ export interface TopicNames {
  * several deployments (or test runs) share one broker.
  */
 export function topicNames(prefix = 'tot'): TopicNames {
-  return { fixes: `${prefix}.fixes`, readings: `${prefix}.readings`, events: `${prefix}.events`, dlq: `${prefix}.dlq` };
+  return {
+    fixes: `${prefix}.fixes`,
+    readings: `${prefix}.readings`,
+    events: `${prefix}.events`,
+    dlq: `${prefix}.dlq`,
+  };
 }
 
 /** The production topic names. */
@@ -76,7 +81,11 @@ export interface Bus {
   /** Appends messages; resolves when the bus has accepted them (Kafka: acknowledged by the broker). */
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   /** Delivers records of the topics to `handler`, batch by batch, until the subscription is closed. */
-  subscribe(topics: readonly string[], handler: BatchHandler, options: SubscribeOptions): Promise<Subscription>;
+  subscribe(
+    topics: readonly string[],
+    handler: BatchHandler,
+    options: SubscribeOptions,
+  ): Promise<Subscription>;
   /** Current health. */
   state(): PartState;
   /** Stops everything; pending publishes are flushed first. */

@@ -16,7 +16,13 @@ const integer = (min: number, max: number) =>
     .string()
     .regex(/^\d+$/, { error: 'must be a whole number' })
     .transform(Number)
-    .pipe(z.number().int().min(min, { error: `must be ≥ ${min}` }).max(max, { error: `must be ≤ ${max}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { error: `must be ≥ ${min}` })
+        .max(max, { error: `must be ≤ ${max}` }),
+    );
 
 const number = (min: number, max: number) =>
   z
@@ -24,7 +30,12 @@ const number = (min: number, max: number) =>
     .trim()
     .regex(/^-?\d+(\.\d+)?$/, { error: 'must be a decimal number' })
     .transform(Number)
-    .pipe(z.number().min(min, { error: `must be ≥ ${min}` }).max(max, { error: `must be ≤ ${max}` }));
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `must be ≥ ${min}` })
+        .max(max, { error: `must be ≤ ${max}` }),
+    );
 
 const url = (protocols: readonly string[]) =>
   z
@@ -39,7 +50,9 @@ const url = (protocols: readonly string[]) =>
           return false;
         }
       },
-      { error: `must be a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')} and a host` },
+      {
+        error: `must be a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')} and a host`,
+      },
     );
 
 /** host:port[,host:port…] */
@@ -69,7 +82,10 @@ export const MIN_DEVICE_TOKEN_LENGTH = 16;
  */
 const deviceTokens = z.string().transform((value, context): DeviceCredential[] => {
   const credentials: DeviceCredential[] = [];
-  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   entries.forEach((entry, index) => {
     const where = `entry ${index + 1}`;
     const first = entry.indexOf(':');
@@ -82,11 +98,17 @@ const deviceTokens = z.string().transform((value, context): DeviceCredential[] =
     const doctorId = entry.slice(first + 1, second).trim();
     const token = entry.slice(second + 1).trim();
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) {
-      context.addIssue({ code: 'custom', message: `${where}: device id must be 1–64 letters, digits, dots, dashes or underscores` });
+      context.addIssue({
+        code: 'custom',
+        message: `${where}: device id must be 1–64 letters, digits, dots, dashes or underscores`,
+      });
       return;
     }
     if (doctorId.length === 0 || doctorId.length > 64) {
-      context.addIssue({ code: 'custom', message: `${where} (device ${deviceId}): doctor id must be 1–64 characters` });
+      context.addIssue({
+        code: 'custom',
+        message: `${where} (device ${deviceId}): doctor id must be 1–64 characters`,
+      });
       return;
     }
     const digest = /^sha256:([0-9a-fA-F]{64})$/.exec(token);
@@ -97,14 +119,19 @@ const deviceTokens = z.string().transform((value, context): DeviceCredential[] =
       });
       return;
     }
-    const tokenSha256 = digest ? digest[1]!.toLowerCase() : createHash('sha256').update(token, 'utf8').digest('hex');
+    const tokenSha256 = digest
+      ? digest[1]!.toLowerCase()
+      : createHash('sha256').update(token, 'utf8').digest('hex');
     if (credentials.some((other) => other.deviceId === deviceId)) {
       context.addIssue({ code: 'custom', message: `${where}: device ${deviceId} is listed twice` });
       return;
     }
     // A bearer token alone identifies its device, so two devices must not share one.
     if (credentials.some((other) => other.tokenSha256 === tokenSha256)) {
-      context.addIssue({ code: 'custom', message: `${where} (device ${deviceId}): token is already used by another device` });
+      context.addIssue({
+        code: 'custom',
+        message: `${where} (device ${deviceId}): token is already used by another device`,
+      });
       return;
     }
     credentials.push({ deviceId, doctorId, tokenSha256 });
@@ -181,14 +208,20 @@ export type Config = z.infer<typeof environmentSchema>;
  */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "unset": `DATABASE_URL= npm start` selects the embedded store.
-  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const result = environmentSchema.safeParse(present);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? '(environment)');
     const raw = environment[variable];
     const shown =
-      variable.endsWith('_URL') && raw ? redactUrl(raw) : variable === 'DEVICE_TOKENS' && raw ? redactDeviceTokens(raw) : raw;
+      variable.endsWith('_URL') && raw
+        ? redactUrl(raw)
+        : variable === 'DEVICE_TOKENS' && raw
+          ? redactDeviceTokens(raw)
+          : raw;
     return { variable, value: shown, message: issue.message };
   });
   const text = problems.map((p) => `${p.variable}=${JSON.stringify(p.value ?? '')}: ${p.message}`).join('; ');

@@ -149,7 +149,10 @@ export class Engine {
         metrics.snapshots.inc({ outcome: 'ok' });
       } catch (error) {
         metrics.snapshots.inc({ outcome: 'failed' });
-        logger.warn({ err: error, backup: backup.kind }, 'snapshot not saved; the engine keeps serving from memory');
+        logger.warn(
+          { err: error, backup: backup.kind },
+          'snapshot not saved; the engine keeps serving from memory',
+        );
         return;
       } finally {
         stop();
@@ -217,7 +220,8 @@ export class Engine {
   async sweep(): Promise<void> {
     const events = this.fleet.sweepOffline(this.clock());
     this.pendingEvents.push(...events);
-    for (const status of DOCTOR_STATUSES) this.options.metrics.doctors.set({ status }, this.fleet.countByStatus(status));
+    for (const status of DOCTOR_STATUSES)
+      this.options.metrics.doctors.set({ status }, this.fleet.countByStatus(status));
     await this.flushEvents();
   }
 
@@ -234,7 +238,10 @@ export class Engine {
       );
     } catch (error) {
       this.pendingEvents = events.concat(this.pendingEvents);
-      this.options.logger.warn({ err: error, count: events.length }, 'domain events not published; will retry');
+      this.options.logger.warn(
+        { err: error, count: events.length },
+        'domain events not published; will retry',
+      );
     }
   }
 

@@ -85,7 +85,11 @@ export class InProcessBus implements Bus {
   }
 
   /** Starts delivering the topics' records to `handler`, from `options.from`, else the group's commit, else the start. */
-  async subscribe(topics: readonly string[], handler: BatchHandler, options: SubscribeOptions): Promise<Subscription> {
+  async subscribe(
+    topics: readonly string[],
+    handler: BatchHandler,
+    options: SubscribeOptions,
+  ): Promise<Subscription> {
     const next = new Map<string, number[]>();
     const groupCommits = this.committed.get(options.group) ?? {};
     for (const topic of topics) {
@@ -99,7 +103,16 @@ export class InProcessBus implements Bus {
       );
     }
     let wake = () => {};
-    const consumer: Consumer = { topics, handler, group: options.group, next, running: false, closed: false, idle: Promise.resolve(), wake };
+    const consumer: Consumer = {
+      topics,
+      handler,
+      group: options.group,
+      next,
+      running: false,
+      closed: false,
+      idle: Promise.resolve(),
+      wake,
+    };
     wake = () => {
       if (consumer.running || consumer.closed) return;
       consumer.running = true;

@@ -93,7 +93,9 @@ export class LocationHistory {
 
   /** Drops the daily partitions older than `retentionDays` before `now`; returns how many. */
   async prune(now: number, retentionDays: number): Promise<number> {
-    const before = new Date(Math.floor(now / DAY_MS) * DAY_MS - retentionDays * DAY_MS).toISOString().slice(0, 10);
+    const before = new Date(Math.floor(now / DAY_MS) * DAY_MS - retentionDays * DAY_MS)
+      .toISOString()
+      .slice(0, 10);
     const result = await this.options.store.query<{ dropped: number }>(
       'SELECT geo.drop_location_partitions_before($1::date) AS dropped',
       [before],
@@ -105,7 +107,12 @@ export class LocationHistory {
    * One doctor's track between `from` and `to` (ms), in time order, at most `limit` points.
    * Returns `[lng, lat, ts]` triples, GeoJSON's coordinate order.
    */
-  async track(doctorId: string, from: number, to: number, limit: number): Promise<[number, number, number][]> {
+  async track(
+    doctorId: string,
+    from: number,
+    to: number,
+    limit: number,
+  ): Promise<[number, number, number][]> {
     const result = await this.options.store.query<{ lng: number; lat: number; ts: number }>(
       `SELECT ST_X(geog::geometry) AS lng, ST_Y(geog::geometry) AS lat, (extract(epoch from ts) * 1000)::float8 AS ts
          FROM geo.location_history

@@ -54,7 +54,10 @@ interface Part {
 }
 
 /** Boots the application described by `config`. Throws if the HTTP port cannot be bound. */
-export async function startApplication(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<Application> {
+export async function startApplication(
+  config: Config,
+  logger: Logger = createLogger(config.LOG_LEVEL),
+): Promise<Application> {
   const metrics = new Metrics();
   const parts: Record<string, Part> = {};
   const setPart = (name: string, kind: string, state: () => PartState, detail?: string) => {
@@ -78,7 +81,10 @@ export async function startApplication(config: Config, logger: Logger = createLo
   // The history writes through the store once it is up; until then fixes wait in its (bounded) buffer.
   const readyStore = () => {
     if (!store || storeState !== 'ready') {
-      throw new TotError('ENGINE_STORE_UNAVAILABLE', `the ${parts['store']?.kind ?? ''} store is ${storeState}`);
+      throw new TotError(
+        'ENGINE_STORE_UNAVAILABLE',
+        `the ${parts['store']?.kind ?? ''} store is ${storeState}`,
+      );
     }
     return store;
   };
@@ -116,7 +122,12 @@ export async function startApplication(config: Config, logger: Logger = createLo
   addDoctorRoutes(router, () => engine.fleet, { history, clock });
   // The phone gateway publishes to the bus like any producer; fixes reach the fleet through the stream consumer, so
   // that phones, the simulator and producers elsewhere all take the same path (and the same dead letters).
-  const fixPublisher = new FixPublisher({ bus, topic: topics.fixes, encode: encodeRecords, lingerMs: config.GATEWAY_LINGER_MS });
+  const fixPublisher = new FixPublisher({
+    bus,
+    topic: topics.fixes,
+    encode: encodeRecords,
+    lingerMs: config.GATEWAY_LINGER_MS,
+  });
   const gateway = new PhoneGateway({
     devices: new DeviceRegistry(config.DEVICE_TOKENS),
     publisher: fixPublisher,
@@ -125,7 +136,8 @@ export async function startApplication(config: Config, logger: Logger = createLo
     logger,
   });
   addGatewayRoutes(router, gateway);
-  if (config.DEVICE_TOKENS.length === 0) logger.info('no DEVICE_TOKENS set: the phone gateway refuses every device');
+  if (config.DEVICE_TOKENS.length === 0)
+    logger.info('no DEVICE_TOKENS set: the phone gateway refuses every device');
   const server = new HttpServer({
     host: config.HOST,
     port: config.PORT,
@@ -152,7 +164,10 @@ export async function startApplication(config: Config, logger: Logger = createLo
         : await PgliteStore.open(config.PGLITE_IN_MEMORY ? undefined : join(config.DATA_DIR, 'pglite'));
       const applied = await migrate(store);
       storeState = 'ready';
-      logger.info({ store: store.kind, url: config.DATABASE_URL && redactUrl(config.DATABASE_URL), applied }, 'store ready');
+      logger.info(
+        { store: store.kind, url: config.DATABASE_URL && redactUrl(config.DATABASE_URL), applied },
+        'store ready',
+      );
     } catch (error) {
       storeState = 'down';
       logger.error({ err: error }, 'store failed to start');
@@ -160,7 +175,9 @@ export async function startApplication(config: Config, logger: Logger = createLo
   };
 
   const startStreams = async () => {
-    backup = config.REDIS_URL ? new RedisBackup(config.REDIS_URL, config.SNAPSHOT_KEY) : new FileBackup(join(config.DATA_DIR, 'snapshot.msgpack'));
+    backup = config.REDIS_URL
+      ? new RedisBackup(config.REDIS_URL, config.SNAPSHOT_KEY)
+      : new FileBackup(join(config.DATA_DIR, 'snapshot.msgpack'));
     // Restore before consuming: the streams resume exactly where the snapshot's state ends. While the backup store is
     // unreachable we wait (readyz says so) rather than start empty, which would overwrite a good snapshot.
     let from;
@@ -169,23 +186,40 @@ export async function startApplication(config: Config, logger: Logger = createLo
         const envelope = await backup.load();
         if (envelope) {
           from = engine.restore(envelope);
-          logger.info({ doctors: engine.fleet.size, takenAt: new Date(envelope.takenAt).toISOString() }, 'fleet restored');
+          logger.info(
+            { doctors: engine.fleet.size, takenAt: new Date(envelope.takenAt).toISOString() },
+            'fleet restored',
+          );
         }
         break;
       } catch (error) {
         if (error instanceof TotError) {
           // An unreadable snapshot cannot get better by waiting: start empty, the streams refill the fleet.
-          logger.error({ err: error, backup: backup.kind }, 'snapshot unreadable; starting with an empty fleet');
+          logger.error(
+            { err: error, backup: backup.kind },
+            'snapshot unreadable; starting with an empty fleet',
+          );
           break;
         }
         if (attempt === 1 || attempt % 10 === 0) {
-          logger.warn({ err: error, backup: backup.kind, attempt }, 'backup unreachable; waiting to restore before consuming');
+          logger.warn(
+            { err: error, backup: backup.kind, attempt },
+            'backup unreachable; waiting to restore before consuming',
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
     if (stopRequested) return;
-    consumer = new StreamConsumer({ bus, sink: engine, logger, metrics, group: config.KAFKA_GROUP, topics, clock });
+    consumer = new StreamConsumer({
+      bus,
+      sink: engine,
+      logger,
+      metrics,
+      group: config.KAFKA_GROUP,
+      topics,
+      clock,
+    });
     engine.onSnapshotSaved((positions) => consumer?.commit(positions));
     // The snapshot's positions are offsets of the bus that was running when it was taken. The in-process bus starts
     // empty in every process, so its offsets begin at 0 again and resuming at the old ones would skip every new record
@@ -206,7 +240,12 @@ export async function startApplication(config: Config, logger: Logger = createLo
     });
     for (const doctor of sim.doctors()) {
       engine.fleet.register(
-        { id: doctor.doctorId, specializations: doctor.specializations, clinicId: doctor.clinicId, rating: doctor.rating },
+        {
+          id: doctor.doctorId,
+          specializations: doctor.specializations,
+          clinicId: doctor.clinicId,
+          rating: doctor.rating,
+        },
         clock(),
       );
     }
@@ -217,11 +256,15 @@ export async function startApplication(config: Config, logger: Logger = createLo
         await publishEach(bus, topics.readings, step.readings, (reading) => reading.detectorId);
         const now = clock();
         for (const change of step.duty) engine.fleet.setDuty(change.doctorId, change.onDuty, now);
-        for (const change of step.statuses) followSimulatedStatus(engine, change.doctorId, change.status, now);
+        for (const change of step.statuses)
+          followSimulatedStatus(engine, change.doctorId, change.status, now);
       },
       { startAt: clock(), onError: (error) => logger.warn({ err: error }, 'simulator step failed') },
     );
-    logger.info({ doctors: config.SIMULATOR_DOCTORS, detectors: config.SIMULATOR_DETECTORS, speedUp }, 'city simulator running');
+    logger.info(
+      { doctors: config.SIMULATOR_DOCTORS, detectors: config.SIMULATOR_DETECTORS, speedUp },
+      'city simulator running',
+    );
   };
 
   const ready = (async () => {
@@ -235,16 +278,20 @@ export async function startApplication(config: Config, logger: Logger = createLo
   const stop = () =>
     (stopping ??= (async () => {
       stopRequested = true;
-      const deadline = new Promise<false>((resolve) => setTimeout(() => resolve(false), config.SHUTDOWN_TIMEOUT_MS).unref());
+      const deadline = new Promise<false>((resolve) =>
+        setTimeout(() => resolve(false), config.SHUTDOWN_TIMEOUT_MS).unref(),
+      );
       const work = (async () => {
         await ready;
         const drained = await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
         // Whatever the gateway still holds in its linger goes out before the bus closes.
         await fixPublisher.close();
         await simulator?.stop();
-        await consumer?.stop();
         await engine.stop();
+        // The final snapshot is saved while the consumer is still subscribed, so that its positions get committed;
+        // records applied after it are replayed by the next owner, which is harmless.
         if (backup) await engine.saveSnapshot(backup);
+        await consumer?.stop();
         await bus.close();
         await Promise.allSettled([store?.close(), backup?.close()]);
         return drained;
@@ -276,7 +323,12 @@ function followSimulatedStatus(engine: Engine, doctorId: string, target: DoctorS
 }
 
 /** Publishes each record as its own msgpack message keyed by its source, so one source's records stay in order. */
-async function publishEach<Item>(bus: Bus, topic: string, items: readonly Item[], keyOf: (item: Item) => string): Promise<void> {
+async function publishEach<Item>(
+  bus: Bus,
+  topic: string,
+  items: readonly Item[],
+  keyOf: (item: Item) => string,
+): Promise<void> {
   if (items.length === 0) return;
   await bus.publish(
     topic,

@@ -15,7 +15,9 @@ export interface Migration {
 /** Reads the migrations of `directory` in name order. */
 export async function readMigrations(directory: string = MIGRATIONS_DIR): Promise<Migration[]> {
   const names = (await readdir(directory)).filter((name) => /^\d{4}_[a-z0-9_]+\.sql$/.test(name)).sort();
-  return Promise.all(names.map(async (name) => ({ name, sql: await readFile(join(directory, name), 'utf8') })));
+  return Promise.all(
+    names.map(async (name) => ({ name, sql: await readFile(join(directory, name), 'utf8') })),
+  );
 }
 
 /**

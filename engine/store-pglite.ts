@@ -19,7 +19,10 @@ export class PgliteStore implements Store {
     return new PgliteStore(db);
   }
 
-  async query<Row = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+  async query<Row = Record<string, unknown>>(
+    text: string,
+    params: readonly unknown[] = [],
+  ): Promise<QueryResult<Row>> {
     const result = await this.db.query<Row>(text, params as unknown[]);
     return { rows: result.rows };
   }

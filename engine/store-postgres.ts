@@ -13,7 +13,10 @@ export class PostgresStore implements Store {
     this.pool.on('error', () => {});
   }
 
-  async query<Row = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+  async query<Row = Record<string, unknown>>(
+    text: string,
+    params: readonly unknown[] = [],
+  ): Promise<QueryResult<Row>> {
     const result = await this.pool.query(text, params as unknown[]);
     return { rows: result.rows as Row[] };
   }

@@ -7,7 +7,10 @@ import { z } from 'zod';
  * the other. ingest/schemas.ts re-exports them.
  */
 
-const id = z.string().min(1, { error: 'must not be empty' }).max(64, { error: 'must be at most 64 characters' });
+const id = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .max(64, { error: 'must be at most 64 characters' });
 const finite = z.number({ error: 'must be a number' }).refine(Number.isFinite, { error: 'must be finite' });
 
 /** One GPS fix from a doctor's phone. `ts` is ms since the epoch; speed in m/s, heading in degrees from north. */
@@ -15,7 +18,10 @@ export const fixSchema = z.object({
   doctorId: id,
   lat: finite.pipe(z.number().min(-90).max(90)),
   lng: finite.pipe(z.number().min(-180).max(180)),
-  ts: z.number({ error: 'must be a number' }).int({ error: 'must be an integer (ms since the epoch)' }).positive(),
+  ts: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be an integer (ms since the epoch)' })
+    .positive(),
   accuracy: finite.pipe(z.number().min(0).max(100_000)).optional(),
   speed: finite.pipe(z.number().min(0).max(150)).optional(),
   heading: finite.pipe(z.number().min(0).max(360)).optional(),
@@ -29,7 +35,10 @@ export type FixMessage = z.infer<typeof fixSchema>;
 /** One traffic detector reading. Speed in km/h, volume in vehicles per interval, occupancy in percent. */
 export const readingSchema = z.object({
   detectorId: id,
-  ts: z.number({ error: 'must be a number' }).int({ error: 'must be an integer (ms since the epoch)' }).positive(),
+  ts: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be an integer (ms since the epoch)' })
+    .positive(),
   speedKmh: finite.pipe(z.number().min(0).max(250)),
   volume: finite.pipe(z.number().min(0)).optional(),
   occupancy: finite.pipe(z.number().min(0).max(100)).optional(),

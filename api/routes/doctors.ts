@@ -54,10 +54,14 @@ export const trackQuerySchema = z
     message: 'must be before to',
     path: ['from'],
   })
-  .refine((query) => query.from === undefined || query.to === undefined || query.to - query.from <= MAX_TRACK_RANGE_MS, {
-    message: `range must be at most ${MAX_TRACK_RANGE_MS / 3_600_000} hours`,
-    path: ['to'],
-  });
+  .refine(
+    (query) =>
+      query.from === undefined || query.to === undefined || query.to - query.from <= MAX_TRACK_RANGE_MS,
+    {
+      message: `range must be at most ${MAX_TRACK_RANGE_MS / 3_600_000} hours`,
+      path: ['to'],
+    },
+  );
 
 /** What the track route reads. */
 export interface TrackSource {
@@ -95,7 +99,10 @@ export function addDoctorRoutes(
     const { id } = validate(idSchema, request.params, 'path');
     const doctor = fleet().get(id);
     if (!doctor || doctor.lat === undefined) {
-      throw new TotError('ENGINE_DOCTOR_NOT_FOUND', `no position known for doctor ${JSON.stringify(id)}`, { field: 'id', value: id });
+      throw new TotError('ENGINE_DOCTOR_NOT_FOUND', `no position known for doctor ${JSON.stringify(id)}`, {
+        field: 'id',
+        value: id,
+      });
     }
     return { status: 200, body: publicView(doctor) };
   });
@@ -114,7 +121,13 @@ export function addDoctorRoutes(
         body: {
           type: 'Feature',
           geometry: { type: 'LineString', coordinates: points.map(([lng, lat]) => [lng, lat]) },
-          properties: { doctorId: id, from, to, timestamps: points.map((point) => point[2]), truncated: points.length === query.limit },
+          properties: {
+            doctorId: id,
+            from,
+            to,
+            timestamps: points.map((point) => point[2]),
+            truncated: points.length === query.limit,
+          },
         },
       };
     });

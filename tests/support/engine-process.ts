@@ -20,7 +20,10 @@ export interface EngineProcess {
  * Starts `engine/main.ts` with `environment` on top of a clean environment: the service URLs the integration setup
  * exports are removed unless given, so the default is the embedded runtime. PORT=0 picks a free port.
  */
-export async function startEngineProcess(environment: Record<string, string>, timeoutMs = 60_000): Promise<EngineProcess> {
+export async function startEngineProcess(
+  environment: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<EngineProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['KAFKA_BROKERS', 'DATABASE_URL', 'REDIS_URL']) delete env[name];
   Object.assign(env, { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' }, environment);
@@ -48,12 +51,13 @@ export async function startEngineProcess(environment: Record<string, string>, ti
     throw new Error(`engine exited during start-up (code ${code}, signal ${signal}):\n${output.join('\n')}`);
   });
   died.catch(() => {});
-  const bound = await Promise.race([waitFor(() => port, { timeoutMs, what: 'engine listening' }), died]).catch(
-    (error: unknown) => {
-      child.kill('SIGKILL');
-      throw error;
-    },
-  );
+  const bound = await Promise.race([
+    waitFor(() => port, { timeoutMs, what: 'engine listening' }),
+    died,
+  ]).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   return { child, port: bound, output, exited, url: (pathname) => `http://127.0.0.1:${bound}${pathname}` };
 }
 

@@ -39,7 +39,12 @@ export async function openSocket(url: string, headers: Record<string, string> = 
   const closed = new Promise<number>((resolve) => (resolveClosed = resolve));
   socket.on('message', (data, isBinary) => {
     const frame: Received = isBinary
-      ? { binary: true, bytes: Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]) }
+      ? {
+          binary: true,
+          bytes: Buffer.isBuffer(data)
+            ? data
+            : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]),
+        }
       : { binary: false, text: data.toString() };
     const waiter = waiters.shift();
     if (waiter) waiter(frame);

@@ -57,7 +57,10 @@ describe('the embedded default (no Kafka, PostgreSQL or Redis)', () => {
     const track = await waitFor(
       async () => {
         const response = await getJson(engine.url(`/v1/doctors/${doctorId}/track`));
-        const body = response.body as { geometry: { type: string; coordinates: number[][] }; properties: { timestamps: number[] } };
+        const body = response.body as {
+          geometry: { type: string; coordinates: number[][] };
+          properties: { timestamps: number[] };
+        };
         return response.status === 200 && body.geometry.coordinates.length > 0 ? body : undefined;
       },
       { timeoutMs: 20_000, what: 'a recorded track' },
@@ -67,7 +70,9 @@ describe('the embedded default (no Kafka, PostgreSQL or Redis)', () => {
 
     const metrics = await fetch(engine.url('/metrics'));
     expect(metrics.headers.get('content-type')).toContain('text/plain');
-    expect(await metrics.text()).toMatch(/tot_stream_messages_total\{topic="tot.fixes",outcome="applied"\} [1-9]/);
+    expect(await metrics.text()).toMatch(
+      /tot_stream_messages_total\{topic="tot.fixes",outcome="applied"\} [1-9]/,
+    );
 
     const signalledAt = Date.now();
     engine.child.kill('SIGTERM');
@@ -79,7 +84,11 @@ describe('the embedded default (no Kafka, PostgreSQL or Redis)', () => {
   });
 
   it('refuses to start on a bad variable, naming it', async () => {
-    await expect(startEngineProcess({ PORT: 'abc' }, 20_000)).rejects.toThrow(/PORT="abc": must be a whole number/);
-    await expect(startEngineProcess({ DATABASE_URL: 'mysql://x@y/z' }, 20_000)).rejects.toThrow(/DATABASE_URL=/);
+    await expect(startEngineProcess({ PORT: 'abc' }, 20_000)).rejects.toThrow(
+      /PORT="abc": must be a whole number/,
+    );
+    await expect(startEngineProcess({ DATABASE_URL: 'mysql://x@y/z' }, 20_000)).rejects.toThrow(
+      /DATABASE_URL=/,
+    );
   });
 });

@@ -64,7 +64,8 @@ describe('npm start with KAFKA_BROKERS, DATABASE_URL and REDIS_URL set', () => {
     // Simulated fixes travel producer → broker → consumer → index.
     await waitFor(
       async () => {
-        const body = (await getJson(engine.url('/v1/doctors/nearby?lat=55.75&lng=37.6&k=5&maxKm=100'))).body as {
+        const body = (await getJson(engine.url('/v1/doctors/nearby?lat=55.75&lng=37.6&k=5&maxKm=100')))
+          .body as {
           doctors: unknown[];
         };
         return body.doctors.length === 5 ? true : undefined;
@@ -75,12 +76,25 @@ describe('npm start with KAFKA_BROKERS, DATABASE_URL and REDIS_URL set', () => {
     // A malformed fix next to a good one: the bad one lands in the dead-letter topic with its reason and origin.
     const bus = new KafkaBus({ brokers: required('KAFKA_BROKERS').split(','), clientId: `test-${run}` });
     cleanups.push(() => bus.close());
-    await bus.publish(topics.fixes, [{ key: 'doc-bad', value: encodeRecords({ doctorId: 'doc-bad', lat: 123, lng: 37, ts: Date.now() }) }]);
+    await bus.publish(topics.fixes, [
+      { key: 'doc-bad', value: encodeRecords({ doctorId: 'doc-bad', lat: 123, lng: 37, ts: Date.now() }) },
+    ]);
     const letters: BusRecord[] = [];
-    const subscription = await bus.subscribe([topics.dlq], (records) => void letters.push(...records), { group: `dlq-${run}` });
+    const subscription = await bus.subscribe([topics.dlq], (records) => void letters.push(...records), {
+      group: `dlq-${run}`,
+    });
     cleanups.push(() => subscription.close());
-    await waitFor(() => (letters.length > 0 ? true : undefined), { timeoutMs: 60_000, what: 'a dead letter' });
-    const letter = unpack(letters[0]!.value) as { reason: string; detail: string; topic: string; partition: number; offset: number };
+    await waitFor(() => (letters.length > 0 ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'a dead letter',
+    });
+    const letter = unpack(letters[0]!.value) as {
+      reason: string;
+      detail: string;
+      topic: string;
+      partition: number;
+      offset: number;
+    };
     expect(letter).toMatchObject({ reason: 'invalid', topic: topics.fixes });
     expect(letter.detail).toContain('lat');
     expect(letter.offset).toBeGreaterThanOrEqual(0);
@@ -91,7 +105,9 @@ describe('npm start with KAFKA_BROKERS, DATABASE_URL and REDIS_URL set', () => {
       await redis.del(snapshotKey);
       redis.disconnect();
     });
-    await waitFor(async () => ((await redis.exists(snapshotKey)) === 1 ? true : undefined), { what: 'snapshot in Redis' });
+    await waitFor(async () => ((await redis.exists(snapshotKey)) === 1 ? true : undefined), {
+      what: 'snapshot in Redis',
+    });
 
     engine.child.kill('SIGTERM');
     expect(await engine.exited).toEqual({ code: 0, signal: null });

@@ -127,34 +127,58 @@ describe('the Redis backup', () => {
       SNAPSHOT_INTERVAL_MS: '1000',
     });
     cleanups.push(() => void engine.child.kill('SIGKILL'));
-    const readyz = async () => (await getJson(engine.url('/readyz'))).body as { status: string; parts: { backup: { state: string } } };
-    await waitFor(async () => ((await readyz()).status === 'ready' ? true : undefined), { timeoutMs: 60_000, what: 'ready' });
-    await waitFor(async () => ((await probe.exists('tot:snapshot:all')) === 1 ? true : undefined), { what: 'first snapshot' });
+    const readyz = async () =>
+      (await getJson(engine.url('/readyz'))).body as { status: string; parts: { backup: { state: string } } };
+    await waitFor(async () => ((await readyz()).status === 'ready' ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'ready',
+    });
+    await waitFor(async () => ((await probe.exists('tot:snapshot:all')) === 1 ? true : undefined), {
+      what: 'first snapshot',
+    });
     const nearbyCount = async () =>
-      ((await getJson(engine.url('/v1/doctors/nearby?lat=55.75&lng=37.6&k=3&maxKm=100'))).body as { doctors: unknown[] })
-        .doctors.length;
-    await waitFor(async () => ((await nearbyCount()) === 3 ? true : undefined), { timeoutMs: 20_000, what: 'doctors placed' });
+      (
+        (await getJson(engine.url('/v1/doctors/nearby?lat=55.75&lng=37.6&k=3&maxKm=100'))).body as {
+          doctors: unknown[];
+        }
+      ).doctors.length;
+    await waitFor(async () => ((await nearbyCount()) === 3 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'doctors placed',
+    });
 
     redisServer.kill('SIGKILL');
-    await waitFor(async () => ((await readyz()).status === 'degraded' ? true : undefined), { what: 'degraded' });
+    await waitFor(async () => ((await readyz()).status === 'degraded' ? true : undefined), {
+      what: 'degraded',
+    });
     expect((await readyz()).parts.backup.state).toBe('degraded');
     // The fleet is in memory: queries still answer.
     expect(await nearbyCount()).toBe(3);
 
     // A fresh Redis (no data): the engine reconnects and its next periodic snapshot fills it.
     redisServer = startRedis(port, dir);
-    await waitFor(async () => ((await readyz()).status === 'ready' ? true : undefined), { timeoutMs: 20_000, what: 'ready again' });
-    await waitFor(async () => ((await probe.exists('tot:snapshot:all').catch(() => 0)) === 1 ? true : undefined), {
+    await waitFor(async () => ((await readyz()).status === 'ready' ? true : undefined), {
       timeoutMs: 20_000,
-      what: 'snapshot saved after Redis returned',
+      what: 'ready again',
     });
+    await waitFor(
+      async () => ((await probe.exists('tot:snapshot:all').catch(() => 0)) === 1 ? true : undefined),
+      {
+        timeoutMs: 20_000,
+        what: 'snapshot saved after Redis returned',
+      },
+    );
   });
 });
 
 function startRedis(port: number, dir: string): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
+  return spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: 'ignore',
+    },
+  );
 }
 
 function freePort(): Promise<number> {
@@ -163,7 +187,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

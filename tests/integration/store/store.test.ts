@@ -52,7 +52,10 @@ describe.each(implementations)('store: %s', (_name, open) => {
 
   it('commits a transaction and rolls back one that throws', async () => {
     await store.transaction(async (sql) => {
-      await sql.query(`INSERT INTO fleet.doctors (id, specializations) VALUES ($1, $2)`, [`tx-ok-${table}`, ['therapist']]);
+      await sql.query(`INSERT INTO fleet.doctors (id, specializations) VALUES ($1, $2)`, [
+        `tx-ok-${table}`,
+        ['therapist'],
+      ]);
     });
     await expect(
       store.transaction(async (sql) => {
@@ -69,7 +72,9 @@ describe.each(implementations)('store: %s', (_name, open) => {
   });
 
   it('rejects a rating outside 0..5 and changes nothing', async () => {
-    await expect(store.query(`INSERT INTO fleet.doctors (id, rating) VALUES ($1, 7)`, [`bad-${table}`])).rejects.toThrow();
+    await expect(
+      store.query(`INSERT INTO fleet.doctors (id, rating) VALUES ($1, 7)`, [`bad-${table}`]),
+    ).rejects.toThrow();
     const rows = await store.query('SELECT 1 FROM fleet.doctors WHERE id = $1', [`bad-${table}`]);
     expect(rows.rows).toEqual([]);
   });

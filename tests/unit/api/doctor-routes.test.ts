@@ -31,7 +31,13 @@ function setup() {
   const get = async (url: string) => {
     const parsed = new URL(url, 'http://test');
     try {
-      return await router.handle({ method: 'GET', path: parsed.pathname, query: parsed.searchParams, headers: {}, remoteAddress: '' });
+      return await router.handle({
+        method: 'GET',
+        path: parsed.pathname,
+        query: parsed.searchParams,
+        headers: {},
+        remoteAddress: '',
+      });
     } catch (error) {
       const problem = problemOf(error);
       return { status: problem.status, body: problem };
@@ -78,7 +84,10 @@ describe('GET /v1/doctors/:id/position', () => {
   it('returns the live position and status', async () => {
     const { get } = setup();
     const response = await get('/v1/doctors/a/position');
-    expect(response).toMatchObject({ status: 200, body: { id: 'a', lat: 55.751, lng: 37.62, status: 'available', lastFixAt: now } });
+    expect(response).toMatchObject({
+      status: 200,
+      body: { id: 'a', lat: 55.751, lng: 37.62, status: 'available', lastFixAt: now },
+    });
   });
 
   it('answers 404 ENGINE_DOCTOR_NOT_FOUND for an unknown doctor or one with no fix yet', async () => {
@@ -99,7 +108,13 @@ describe('GET /v1/doctors/:id/track', () => {
       status: 200,
       body: {
         type: 'Feature',
-        geometry: { type: 'LineString', coordinates: [[37.6, 55.7], [37.61, 55.71]] },
+        geometry: {
+          type: 'LineString',
+          coordinates: [
+            [37.6, 55.7],
+            [37.61, 55.71],
+          ],
+        },
         properties: { doctorId: 'a', from: now - 3_600_000, to: now, timestamps: [now - 2000, now - 1000] },
       },
     });

@@ -17,7 +17,9 @@ describe('Router', () => {
     .post('/v1/fixes', () => ({ status: 202 }));
 
   it('matches parameters and decodes them', async () => {
-    expect((await router.handle(request('GET', '/v1/doctors/doc%201/position'))).body).toEqual({ id: 'doc 1' });
+    expect((await router.handle(request('GET', '/v1/doctors/doc%201/position'))).body).toEqual({
+      id: 'doc 1',
+    });
   });
 
   it('prefers exact segments over parameters whatever the order of registration', () => {
@@ -34,6 +36,8 @@ describe('Router', () => {
   });
 
   it('refuses a route defined twice', () => {
-    expect(() => new Router().get('/a', () => ({ status: 200 })).get('/a', () => ({ status: 200 }))).toThrow(/twice/);
+    expect(() => new Router().get('/a', () => ({ status: 200 })).get('/a', () => ({ status: 200 }))).toThrow(
+      /twice/,
+    );
   });
 });

@@ -62,7 +62,9 @@ describe('Engine', () => {
     const { engine: other } = setup();
     expect(other.restore(envelope)).toEqual({ [TOPICS.fixes]: { 2: 41 }, [TOPICS.readings]: { 0: 7 } });
     expect(other.fleet.get('d1')).toEqual(engine.fleet.get('d1'));
-    expect(other.traffic.speedAt({ lat: 55.75, lng: 37.61 }, start)).toBe(engine.traffic.speedAt({ lat: 55.75, lng: 37.61 }, start));
+    expect(other.traffic.speedAt({ lat: 55.75, lng: 37.61 }, start)).toBe(
+      engine.traffic.speedAt({ lat: 55.75, lng: 37.61 }, start),
+    );
     expect(other.appliedPositions()).toEqual(engine.appliedPositions());
   });
 
@@ -70,7 +72,9 @@ describe('Engine', () => {
     const { engine } = setup();
     engine.fleet.register({ id: 'keep' }, start);
     const envelope = { ...engine.snapshot(), fleet: new Uint8Array([1, 2, 3]) };
-    expect(() => engine.restore(envelope)).toThrow(expect.objectContaining({ code: 'ENGINE_INVALID_SNAPSHOT' }));
+    expect(() => engine.restore(envelope)).toThrow(
+      expect.objectContaining({ code: 'ENGINE_INVALID_SNAPSHOT' }),
+    );
     expect(engine.fleet.get('keep')).toBeDefined();
   });
 
@@ -83,10 +87,14 @@ describe('Engine', () => {
     advance(61_000);
     await engine.sweep();
     const offline = await waitFor(() =>
-      events.map((record) => unpack(record.value) as { type: string; doctorId: string }).find((e) => e.type === 'DoctorWentOffline'),
+      events
+        .map((record) => unpack(record.value) as { type: string; doctorId: string })
+        .find((e) => e.type === 'DoctorWentOffline'),
     );
     expect(offline.doctorId).toBe('quiet');
-    expect(events.find((record) => (unpack(record.value) as { type: string }).type === 'DoctorWentOffline')!.key).toBe('quiet');
+    expect(
+      events.find((record) => (unpack(record.value) as { type: string }).type === 'DoctorWentOffline')!.key,
+    ).toBe('quiet');
     expect(engine.fleet.get('quiet')!.status).toBe('offline');
   });
 
@@ -110,9 +118,11 @@ describe('Engine', () => {
 
   it('counts an applied reading and rejects an impossible one with a coded error', () => {
     const { engine } = setup();
-    expect(engine.applyReading({ detectorId: 'd', ts: start, speedKmh: 40, lat: 55.7, lng: 37.6 }, start)).toBe('applied');
-    expect(() => engine.applyReading({ detectorId: 'd', ts: start + 1, speedKmh: 400, lat: 55.7, lng: 37.6 }, start)).toThrow(
-      expect.objectContaining({ code: 'GEO_INVALID_READING' }),
-    );
+    expect(
+      engine.applyReading({ detectorId: 'd', ts: start, speedKmh: 40, lat: 55.7, lng: 37.6 }, start),
+    ).toBe('applied');
+    expect(() =>
+      engine.applyReading({ detectorId: 'd', ts: start + 1, speedKmh: 400, lat: 55.7, lng: 37.6 }, start),
+    ).toThrow(expect.objectContaining({ code: 'GEO_INVALID_READING' }));
   });
 });

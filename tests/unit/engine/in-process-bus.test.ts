@@ -28,7 +28,10 @@ describe('InProcessBus', () => {
     const bus = open({ partitions: 3 });
     const seen: BusRecord[] = [];
     await bus.subscribe(['t'], (records) => void seen.push(...records), { group: 'g' });
-    const messages = Array.from({ length: 300 }, (_, i) => ({ key: `k${i % 7}`, value: encoder.encode(String(i)) }));
+    const messages = Array.from({ length: 300 }, (_, i) => ({
+      key: `k${i % 7}`,
+      value: encoder.encode(String(i)),
+    }));
     await bus.publish('t', messages);
     await waitFor(() => seen.length === 300);
     for (let key = 0; key < 7; key++) {
@@ -60,26 +63,40 @@ describe('InProcessBus', () => {
       },
       { group: 'g' },
     );
-    await bus.publish('t', Array.from({ length: 50 }, (_, i) => ({ key: 'a', value: encoder.encode(String(i)) })));
+    await bus.publish(
+      't',
+      Array.from({ length: 50 }, (_, i) => ({ key: 'a', value: encoder.encode(String(i)) })),
+    );
     await waitFor(() => count === 50);
     expect(maxRunning).toBe(1);
   });
 
   it('resumes a group from its commit, and from explicit positions', async () => {
     const bus = open({ partitions: 1 });
-    await bus.publish('t', Array.from({ length: 10 }, (_, i) => ({ key: 'a', value: encoder.encode(String(i)) })));
+    await bus.publish(
+      't',
+      Array.from({ length: 10 }, (_, i) => ({ key: 'a', value: encoder.encode(String(i)) })),
+    );
     const first: number[] = [];
-    const subscription = await bus.subscribe(['t'], (records) => void first.push(...records.map((r) => r.offset)), {
-      group: 'g',
-    });
+    const subscription = await bus.subscribe(
+      ['t'],
+      (records) => void first.push(...records.map((r) => r.offset)),
+      {
+        group: 'g',
+      },
+    );
     await waitFor(() => first.length === 10);
     await subscription.commit({ t: { 0: 6 } });
     await subscription.close();
 
     const resumed: number[] = [];
-    const again = await bus.subscribe(['t'], (records) => void resumed.push(...records.map((r) => r.offset)), {
-      group: 'g',
-    });
+    const again = await bus.subscribe(
+      ['t'],
+      (records) => void resumed.push(...records.map((r) => r.offset)),
+      {
+        group: 'g',
+      },
+    );
     await waitFor(() => resumed.length === 4);
     expect(resumed).toEqual([6, 7, 8, 9]);
     await again.close();
