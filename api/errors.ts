@@ -64,6 +64,8 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorEntry> = {
   ENGINE_INVALID_FIX: { status: 400, title: 'Invalid fix' },
   ENGINE_INVALID_ARGUMENT: { status: 400, title: 'Invalid argument' },
   ENGINE_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable' },
+  ENGINE_SENSOR_NOT_FOUND: { status: 404, title: 'Traffic sensor not found' },
+  ENGINE_INVALID_SENSOR: { status: 400, title: 'Invalid traffic sensor' },
   API_NOT_FOUND: { status: 404, title: 'Not found' },
   API_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   API_VALIDATION_FAILED: { status: 400, title: 'Validation failed' },

@@ -59,6 +59,20 @@ export interface SubscribeOptions {
   group: string;
   /** Where to resume, e.g. the positions a restored snapshot reflects; missing partitions start from the group's last commit. */
   from?: StreamPositions;
+  /**
+   * Called periodically (Kafka: every `lagIntervalMs` of the bus, default 5 s) with the lag of every partition this
+   * subscriber currently owns; a partition missing from a report is no longer owned (or its position not yet known).
+   * Not called once {@link Subscription.close} resolved. An exception it throws is caught (Kafka: logged) and delivery goes on.
+   */
+  onLag?: (lags: readonly PartitionLag[]) => void;
+}
+
+/** How far a subscriber is behind in one partition. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Records between the subscriber's position (next offset to deliver) and the end of the partition; never negative. */
+  lag: number;
 }
 
 /** A live subscription. */

@@ -162,6 +162,10 @@ export const environmentSchema = z.object({
   KAFKA_BROKERS: brokers.optional(),
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('tot-engine'),
   KAFKA_GROUP: z.string().trim().min(1).default('tot-engine'),
+  /** Partitions of the topics the engine creates (existing topics keep theirs). */
+  KAFKA_PARTITIONS: integer(1, 1_000).default(6),
+  /** `retention.ms` of the topics the engine creates; unset: the broker's default. */
+  KAFKA_RETENTION_MS: integer(60_000, Number.MAX_SAFE_INTEGER).optional(),
   /** Prefix of the topic names: `tot` → tot.fixes, tot.readings, tot.events, tot.dlq. */
   TOPIC_PREFIX: z
     .string()

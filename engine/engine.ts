@@ -1,5 +1,10 @@
 import { Packr } from 'msgpackr';
-import { TrafficField, type TrafficFieldOptions, type TrafficReading } from '../geo/traffic-field.ts';
+import {
+  TrafficField,
+  type LatLng,
+  type TrafficFieldOptions,
+  type TrafficReading,
+} from '../geo/traffic-field.ts';
 import type { SnapshotEnvelope, Backup } from './backup.ts';
 import { TOPICS, type Bus, type PartState, type StreamPositions, type TopicNames } from './bus.ts';
 import { DOCTOR_STATUSES, Fleet, type FleetEvent, type Fix, type FleetOptions } from './fleet.ts';
@@ -26,6 +31,11 @@ export interface EngineOptions {
   historyFlushMs?: number;
   /** Days of history kept (older daily partitions are dropped). Default 30. */
   historyRetentionDays?: number;
+  /**
+   * The registered position of a detector (engine/traffic-sensors.ts), used to place a reading that carries no
+   * lat/lng. Must be cheap: it runs for every such reading.
+   */
+  sensorPosition?: (detectorId: string) => LatLng | undefined;
 }
 
 /** Called after a snapshot reached the backup, with the stream positions it covers (ingest commits them). */
@@ -72,11 +82,17 @@ export class Engine {
   }
 
   /**
-   * Applies a detector reading to the traffic field.
+   * Applies a detector reading to the traffic field. A reading without lat/lng takes its detector's registered
+   * position (`sensorPosition`); failing that, the traffic field uses the position of the detector's earlier readings.
    *
-   * @throws TotError `GEO_INVALID_READING` when the reading is out of range; the stream consumer dead-letters it.
+   * @throws TotError `GEO_INVALID_READING` when the reading is out of range, or has no position and its detector none
+   *   known; the stream consumer dead-letters it.
    */
   applyReading(reading: TrafficReading, _now: number): string {
+    if (reading.lat == null && reading.lng == null && this.options.sensorPosition) {
+      const position = this.options.sensorPosition(reading.detectorId);
+      if (position) return this.traffic.apply({ ...reading, lat: position.lat, lng: position.lng });
+    }
     return this.traffic.apply(reading);
   }
 

@@ -16,6 +16,10 @@ export const ENGINE_ERROR_CODES = [
   'ENGINE_INVALID_ARGUMENT',
   /** The store (PostgreSQL or PGlite) is not ready or unreachable; try again later. */
   'ENGINE_STORE_UNAVAILABLE',
+  /** No traffic sensor (detector or camera) with that id is registered. */
+  'ENGINE_SENSOR_NOT_FOUND',
+  /** A traffic sensor with a missing or bad field (id, kind, lat/lng, text lengths); nothing was written. */
+  'ENGINE_INVALID_SENSOR',
 ] as const;
 
 /** One of {@link ENGINE_ERROR_CODES}. */

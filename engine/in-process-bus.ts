@@ -3,6 +3,7 @@ import type {
   Bus,
   BusRecord,
   OutgoingMessage,
+  PartitionLag,
   PartState,
   StreamPositions,
   SubscribeOptions,
@@ -17,6 +18,8 @@ export interface InProcessBusOptions {
   maxBatch?: number;
   /** Records kept per partition once every subscriber has read them (for late subscribers). Default 10 000. */
   retention?: number;
+  /** How often a subscription with {@link SubscribeOptions.onLag} reports its lag. Default 5 s. */
+  lagIntervalMs?: number;
 }
 
 interface Partition {
@@ -35,6 +38,8 @@ interface Consumer {
   closed: boolean;
   idle: Promise<void>;
   wake: () => void;
+  /** Reports the lag to {@link SubscribeOptions.onLag}, when given. */
+  lagTimer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -48,6 +53,7 @@ export class InProcessBus implements Bus {
   private readonly partitionCount: number;
   private readonly maxBatch: number;
   private readonly retention: number;
+  private readonly lagIntervalMs: number;
   private readonly topics = new Map<string, Partition[]>();
   private readonly consumers = new Set<Consumer>();
   private readonly committed = new Map<string, StreamPositions>();
@@ -57,6 +63,7 @@ export class InProcessBus implements Bus {
     this.partitionCount = options.partitions ?? 4;
     this.maxBatch = options.maxBatch ?? 1024;
     this.retention = options.retention ?? 10_000;
+    this.lagIntervalMs = options.lagIntervalMs ?? 5_000;
   }
 
   /** Creates empty partitions for the topics. */
@@ -112,6 +119,7 @@ export class InProcessBus implements Bus {
       closed: false,
       idle: Promise.resolve(),
       wake,
+      lagTimer: undefined,
     };
     wake = () => {
       if (consumer.running || consumer.closed) return;
@@ -122,6 +130,17 @@ export class InProcessBus implements Bus {
     };
     consumer.wake = wake;
     this.consumers.add(consumer);
+    const onLag = options.onLag;
+    if (onLag) {
+      consumer.lagTimer = setInterval(() => {
+        try {
+          onLag(this.lagOf(consumer));
+        } catch {
+          // A failing observer must not stop the bus (see SubscribeOptions.onLag).
+        }
+      }, this.lagIntervalMs);
+      consumer.lagTimer.unref();
+    }
     wake();
     return {
       commit: async (positions) => {
@@ -133,6 +152,7 @@ export class InProcessBus implements Bus {
       },
       close: async () => {
         consumer.closed = true;
+        clearInterval(consumer.lagTimer);
         this.consumers.delete(consumer);
         await consumer.idle;
       },
@@ -148,7 +168,10 @@ export class InProcessBus implements Bus {
   async close(): Promise<void> {
     this.closed = true;
     const consumers = [...this.consumers];
-    for (const consumer of consumers) consumer.closed = true;
+    for (const consumer of consumers) {
+      consumer.closed = true;
+      clearInterval(consumer.lagTimer);
+    }
     this.consumers.clear();
     await Promise.all(consumers.map((consumer) => consumer.idle));
   }
@@ -177,6 +200,22 @@ export class InProcessBus implements Bus {
       // Let producers and timers run between rounds, as a network consumer would.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  /**
+   * The exact lag of every partition of the consumer's topics: records appended but not yet delivered to it (a batch
+   * its handler is still working on counts as not delivered, as on Kafka).
+   */
+  private lagOf(consumer: Consumer): PartitionLag[] {
+    const lags: PartitionLag[] = [];
+    for (const topic of consumer.topics) {
+      const positions = consumer.next.get(topic)!;
+      this.partitionsOf(topic).forEach((log, partition) => {
+        const end = log.base + log.records.length;
+        lags.push({ topic, partition, lag: end - Math.max(positions[partition]!, log.base) });
+      });
+    }
+    return lags;
   }
 
   /** Drops records every consumer has read, keeping `retention` of them. */

@@ -13,6 +13,7 @@ import { phoneSocketRoute } from '../api/gateway/phone-socket.ts';
 import { addGatewayRoutes } from '../api/gateway/routes.ts';
 import { addDoctorRoutes } from '../api/routes/doctors.ts';
 import { addHealthRoutes, type PartHealth } from '../api/routes/health.ts';
+import { addSensorRoutes } from '../api/routes/sensors.ts';
 import { Router } from '../api/router.ts';
 import { HttpServer } from '../api/server.ts';
 import { KafkaBus } from '../ingest/kafka-bus.ts';
@@ -35,6 +36,7 @@ import { CitySimulator, startSimulator, type SimulatorHandle } from './simulator
 import type { Store } from './store.ts';
 import { PgliteStore } from './store-pglite.ts';
 import { PostgresStore } from './store-postgres.ts';
+import { TrafficSensorRegistry } from './traffic-sensors.ts';
 
 /** A running application. */
 export interface Application {
@@ -72,7 +74,13 @@ export async function startApplication(
 
   const topics = topicNames(config.TOPIC_PREFIX);
   const bus: Bus = config.KAFKA_BROKERS
-    ? new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger })
+    ? new KafkaBus({
+        brokers: config.KAFKA_BROKERS,
+        clientId: config.KAFKA_CLIENT_ID,
+        partitions: config.KAFKA_PARTITIONS,
+        retentionMs: config.KAFKA_RETENTION_MS,
+        logger,
+      })
     : new InProcessBus();
   setPart('bus', bus.kind, () => bus.state());
 
@@ -96,10 +104,16 @@ export async function startApplication(
     logger,
     onDropped: (rows) => metrics.historyRows.inc({ outcome: 'dropped' }, rows),
   });
+  // Detectors and cameras; the positions of the registered ones are loaded into memory once the store is ready.
+  const sensors = new TrafficSensorRegistry({
+    query: async (text, params) => readyStore().query(text, params),
+    exec: async (script) => readyStore().exec(script),
+  });
 
   const engine = new Engine({
     history,
     historyRetentionDays: config.HISTORY_RETENTION_DAYS,
+    sensorPosition: (detectorId) => sensors.positionOf(detectorId),
     bus,
     logger,
     metrics,
@@ -120,6 +134,12 @@ export async function startApplication(
     metricsText: () => metrics.text(),
   });
   addDoctorRoutes(router, () => engine.fleet, { history, clock });
+  addSensorRoutes(router, sensors, {
+    traffic: (lat, lng) => ({
+      speedKmh: engine.traffic.speedAt({ lat, lng }, clock()),
+      congestion: engine.traffic.congestionLevel({ lat, lng }, clock()),
+    }),
+  });
   // The phone gateway publishes to the bus like any producer; fixes reach the fleet through the stream consumer, so
   // that phones, the simulator and producers elsewhere all take the same path (and the same dead letters).
   const fixPublisher = new FixPublisher({
@@ -164,6 +184,11 @@ export async function startApplication(
         : await PgliteStore.open(config.PGLITE_IN_MEMORY ? undefined : join(config.DATA_DIR, 'pglite'));
       const applied = await migrate(store);
       storeState = 'ready';
+      try {
+        logger.info({ sensors: await sensors.load() }, 'traffic sensor positions loaded');
+      } catch (error) {
+        logger.warn({ err: error }, 'traffic sensor positions not loaded; readings need their own lat/lng');
+      }
       logger.info(
         { store: store.kind, url: config.DATABASE_URL && redactUrl(config.DATABASE_URL), applied },
         'store ready',
@@ -229,7 +254,7 @@ export async function startApplication(
     logger.info({ bus: bus.kind, backup: backup.kind }, 'streams consuming');
   };
 
-  const startSimulation = () => {
+  const startSimulation = async () => {
     if (!config.SIMULATOR) return;
     const sim = new CitySimulator({
       doctors: config.SIMULATOR_DOCTORS,
@@ -248,6 +273,21 @@ export async function startApplication(
         },
         clock(),
       );
+    }
+    // Registered before the first reading, so that the embedded default lists its detectors and places their readings.
+    try {
+      const count = await sensors.upsertMany(
+        sim.detectors().map((detector) => ({
+          id: detector.detectorId,
+          kind: 'detector' as const,
+          lat: detector.lat,
+          lng: detector.lng,
+          name: `simulated detector ${detector.detectorId}`,
+        })),
+      );
+      logger.info({ count }, 'simulated detectors registered');
+    } catch (error) {
+      logger.warn({ err: error }, 'simulated detectors not registered');
     }
     simulator = startSimulator(
       sim,
@@ -269,7 +309,7 @@ export async function startApplication(
 
   const ready = (async () => {
     await Promise.all([startStore(), startStreams()]);
-    startSimulation();
+    await startSimulation();
   })().catch((error: unknown) => {
     logger.error({ err: error }, 'start-up failed');
   });

@@ -34,6 +34,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * Records between this instance's position and the end of each partition it consumes, per topic and partition,
+   * measured every few seconds; a partition this instance no longer consumes is removed.
+   */
+  readonly streamLag = new Gauge({
+    name: 'tot_stream_lag_records',
+    help: "Records between the consumer group's position and the partition's end per topic and partition",
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+
   /** Doctors known to the fleet, by status. */
   readonly doctors = new Gauge({
     name: 'tot_doctors',

@@ -43,6 +43,8 @@ export interface KafkaBusOptions {
   maxWaitTimeMs?: number;
   /** How often an otherwise idle bus asks the broker for metadata to keep {@link KafkaBus.state} true. Default 5 s. */
   probeIntervalMs?: number;
+  /** How often a subscription with {@link SubscribeOptions.onLag} measures and reports its lag. Default 5 s. */
+  lagIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -75,6 +77,7 @@ export class KafkaBus implements Bus {
   private readonly heartbeatIntervalMs: number;
   private readonly maxWaitTimeMs: number;
   private readonly fetchMinBytes: number;
+  private readonly lagIntervalMs: number;
   private readonly logger: Logger;
   private readonly health: KafkaHealth;
   private readonly admin: Admin;
@@ -108,6 +111,7 @@ export class KafkaBus implements Bus {
     this.heartbeatIntervalMs = positiveInteger('heartbeatIntervalMs', options.heartbeatIntervalMs ?? 1_000);
     this.maxWaitTimeMs = positiveInteger('maxWaitTimeMs', options.maxWaitTimeMs ?? 1_000);
     this.fetchMinBytes = positiveInteger('fetchMinBytes', options.fetchMinBytes ?? 1);
+    this.lagIntervalMs = positiveInteger('lagIntervalMs', options.lagIntervalMs ?? 5_000);
     const probeIntervalMs = positiveInteger('probeIntervalMs', options.probeIntervalMs ?? 5_000);
     this.logger = (options.logger ?? createLogger('silent')).child({ component: 'kafka-bus' });
     this.health = new KafkaHealth(this.logger);
@@ -211,6 +215,8 @@ export class KafkaBus implements Bus {
         heartbeatIntervalMs: this.heartbeatIntervalMs,
         maxWaitTimeMs: this.maxWaitTimeMs,
         fetchMinBytes: this.fetchMinBytes,
+        onLag: options.onLag,
+        lagIntervalMs: this.lagIntervalMs,
         onClosed: () => {
           if (subscription) this.subscriptions.delete(subscription);
         },

@@ -1,5 +1,5 @@
 import { ListOffsetTimestamps, type Consumer } from '@platformatic/kafka';
-import type { StreamPositions } from '../engine/bus.ts';
+import type { PartitionLag, StreamPositions } from '../engine/bus.ts';
 import type { Logger } from '../engine/logger.ts';
 
 /** The offsets of the assigned partitions that decide where each starts. */
@@ -75,6 +75,28 @@ export class PartitionPositions {
       consumer.listOffsets({ topics: [...topics], timestamp: ListOffsetTimestamps.LATEST }),
     ]);
     return { committed, earliest, latest };
+  }
+
+  /**
+   * The lag of the partitions `keys` whose position is known: records between the position (the next offset to
+   * deliver) and the partition's end (ListOffsets LATEST). Rejects when the offsets cannot be listed.
+   */
+  async lag(
+    consumer: Consumer<Buffer, Buffer, Buffer, Buffer>,
+    keys: readonly string[],
+  ): Promise<PartitionLag[]> {
+    const known = keys.filter((key) => this.next.has(key)).map(parseKey);
+    if (known.length === 0) return [];
+    const topics = [...new Set(known.map(({ topic }) => topic))];
+    const latest = await consumer.listOffsets({ topics, timestamp: ListOffsetTimestamps.LATEST });
+    const lags: PartitionLag[] = [];
+    for (const { topic, partition } of known) {
+      const end = latest.get(topic)?.[partition];
+      const position = this.next.get(positionKey(topic, partition));
+      if (end === undefined || position === undefined) continue;
+      lags.push({ topic, partition, lag: Math.max(0, Number(end) - position) });
+    }
+    return lags;
   }
 
   /**

@@ -5,7 +5,7 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
-import type { BatchHandler, BusRecord, StreamPositions, Subscription } from '../engine/bus.ts';
+import type { BatchHandler, BusRecord, PartitionLag, StreamPositions, Subscription } from '../engine/bus.ts';
 import type { Logger } from '../engine/logger.ts';
 import { describeError, type KafkaHealth } from './kafka-health.ts';
 import { checkOffset, PartitionPositions, positionKey } from './kafka-positions.ts';
@@ -38,6 +38,10 @@ export interface KafkaSubscriptionOptions {
   fetchMinBytes: number;
   /** Called once the subscription has closed. */
   onClosed: () => void;
+  /** Receives the lag of the assigned partitions every {@link lagIntervalMs}; no lag is measured without it. */
+  onLag?: ((lags: readonly PartitionLag[]) => void) | undefined;
+  /** Period of the lag reports. */
+  lagIntervalMs: number;
 }
 
 /** One consumer group member and its message stream; a subscription replaces it after a failure. */
@@ -88,6 +92,8 @@ export class KafkaSubscription implements Subscription {
   private interruptBackoff: () => void = () => {};
   private dropped = 0;
   private readonly logger: Logger;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private measuringLag = false;
 
   private constructor(private readonly options: KafkaSubscriptionOptions) {
     this.logger = options.logger.child({ group: options.group });
@@ -99,6 +105,10 @@ export class KafkaSubscription implements Subscription {
     const subscription = new KafkaSubscription(options);
     const session = await subscription.startSession();
     subscription.supervisor = subscription.supervise(session);
+    if (options.onLag) {
+      subscription.lagTimer = setInterval(() => subscription.reportLag(), options.lagIntervalMs);
+      subscription.lagTimer.unref();
+    }
     return subscription;
   }
 
@@ -135,11 +145,46 @@ export class KafkaSubscription implements Subscription {
   close(): Promise<void> {
     if (!this.closed) {
       this.closing = true;
+      clearInterval(this.lagTimer);
       this.interruptBackoff();
       this.wake(this.session);
       this.closed = this.supervisor.finally(() => this.options.onClosed());
     }
     return this.closed;
+  }
+
+  /**
+   * Reports, for every partition assigned to the current member whose position is known, the records between that
+   * position (the next offset to deliver, where the handler is) and the partition's end (ListOffsets LATEST). The
+   * library's own lag monitoring measures from the offsets its stream committed, which a subscription with manual
+   * commits never moves, so it is measured here. A failed lookup is skipped: the next period tries again.
+   */
+  private reportLag(): void {
+    const session = this.session;
+    const onLag = this.options.onLag;
+    if (!onLag || this.measuringLag || this.closing || !session || session.ending) return;
+    this.measuringLag = true;
+    this.positions
+      .lag(session.consumer, [...session.assigned])
+      .then(
+        (lags) => {
+          if (!this.closing && !session.ending) this.emitLag(onLag, lags);
+        },
+        (error: unknown) => {
+          this.logger.debug({ err: describeError(error) }, 'kafka: measuring the consumer lag failed');
+        },
+      )
+      .finally(() => {
+        this.measuringLag = false;
+      });
+  }
+
+  private emitLag(onLag: (lags: readonly PartitionLag[]) => void, lags: readonly PartitionLag[]): void {
+    try {
+      onLag(lags);
+    } catch (error) {
+      this.logger.warn({ err: describeError(error) }, 'kafka: the lag observer threw');
+    }
   }
 
   /** Runs members one after another until the subscription closes. */

@@ -11,6 +11,7 @@ import {
   TOPICS,
   type Bus,
   type BusRecord,
+  type PartitionLag,
   type StreamPositions,
   type Subscription,
   type TopicNames,
@@ -103,6 +104,8 @@ export class StreamConsumer {
   private readonly checkpoints = new Map<string, Map<number, Checkpoint[]>>();
   /** When this consumer first applied a batch of each partition. */
   private readonly firstApplied = new Map<string, Map<number, number>>();
+  /** Label values of `tot_stream_lag_records` set by the last lag report. */
+  private lagLabels: { topic: string; partition: string }[] = [];
 
   // State of the batch being handled, read by the visitors. Batches never overlap: the bus awaits each handler.
   private now = 0;
@@ -153,6 +156,7 @@ export class StreamConsumer {
       {
         group,
         ...(from ? { from } : {}),
+        onLag: (lags) => this.onLag(lags),
       },
     );
   }
@@ -203,6 +207,20 @@ export class StreamConsumer {
   async stop(): Promise<void> {
     await this.subscription?.close();
     this.subscription = undefined;
+    for (const labels of this.lagLabels) this.options.metrics.streamLag.remove(labels);
+    this.lagLabels = [];
+  }
+
+  /** Sets `tot_stream_lag_records` from a lag report, removing the partitions the report no longer has. */
+  private onLag(lags: readonly PartitionLag[]): void {
+    const { streamLag } = this.options.metrics;
+    const labels = lags.map(({ topic, partition }) => ({ topic, partition: String(partition) }));
+    const kept = new Set(labels.map(({ topic, partition }) => `${topic}\u0000${partition}`));
+    for (const old of this.lagLabels) {
+      if (!kept.has(`${old.topic}\u0000${old.partition}`)) streamLag.remove(old);
+    }
+    lags.forEach(({ lag }, index) => streamLag.set(labels[index]!, lag));
+    this.lagLabels = labels;
   }
 
   private async onBatch(records: readonly BusRecord[]): Promise<void> {

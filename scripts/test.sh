@@ -17,7 +17,18 @@ phase "dependencies" bash scripts/ensure-deps.sh
 phase "typecheck" npx tsc -p tsconfig.json --noEmit
 phase "lint" npx eslint .
 phase "services" bash scripts/services.sh up
-phase "unit tests" npx vitest run --project unit --coverage
+results=.data/test-results
+mkdir -p "$results"
+phase "unit tests" npx vitest run --project unit --coverage \
+  --reporter=default --reporter=json --outputFile.json="$results/unit.json"
 # Integration files share the real services and spawn engines: one file at a time. The global setup reuses the
 # services started above.
-phase "integration tests" npx vitest run --project integration --no-file-parallelism
+phase "integration tests" npx vitest run --project integration --no-file-parallelism \
+  --reporter=default --reporter=json --outputFile.json="$results/integration.json"
+
+# One plain closing line over both projects.
+node -e '
+  const files = process.argv.slice(1).map((file) => JSON.parse(require("node:fs").readFileSync(file, "utf8")));
+  const sum = (key) => files.reduce((total, result) => total + result[key], 0);
+  console.log(`${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests")} skipped`);
+' "$results/unit.json" "$results/integration.json"

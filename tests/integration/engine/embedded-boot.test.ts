@@ -68,6 +68,16 @@ describe('the embedded default (no Kafka, PostgreSQL or Redis)', () => {
     expect(track.geometry.type).toBe('LineString');
     expect(track.properties.timestamps).toHaveLength(track.geometry.coordinates.length);
 
+    // The simulator's detectors are registered as traffic sensors (PGlite with PostGIS), each with its estimate.
+    const sensors = await getJson(engine.url('/v1/traffic/sensors?kind=detector&limit=100'));
+    expect(sensors.status).toBe(200);
+    const listed = (
+      sensors.body as { sensors: { id: string; kind: string; traffic: { speedKmh: number } }[] }
+    ).sensors;
+    expect(listed).toHaveLength(20);
+    expect(listed[0]).toMatchObject({ id: 'det-0001', kind: 'detector' });
+    expect(listed[0]!.traffic.speedKmh).toBeGreaterThan(0);
+
     const metrics = await fetch(engine.url('/metrics'));
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     expect(await metrics.text()).toMatch(

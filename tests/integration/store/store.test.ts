@@ -33,7 +33,8 @@ describe.each(implementations)('store: %s', (_name, open) => {
   it('has applied every migration exactly once, and a second run applies nothing', async () => {
     const names = (await readMigrations()).map((migration) => migration.name);
     const rows = await store.query<{ name: string }>('SELECT name FROM tot_migrations ORDER BY name');
-    expect(rows.rows.map((row) => row.name)).toEqual(names);
+    // A database shared with a newer checkout may hold later migrations too; ours must all be there.
+    expect(rows.rows.map((row) => row.name)).toEqual(expect.arrayContaining(names));
     expect(await migrate(store)).toEqual([]);
   });
 

@@ -61,6 +61,29 @@ describe('loadConfig', () => {
     expect(configError({ REDIS_URL: 'http://x' }).message).toContain('REDIS_URL');
   });
 
+  it('reads KAFKA_PARTITIONS and KAFKA_RETENTION_MS, defaulting to 6 partitions and the broker retention', () => {
+    const defaults = loadConfig({});
+    expect(defaults.KAFKA_PARTITIONS).toBe(6);
+    expect(defaults.KAFKA_RETENTION_MS).toBeUndefined();
+    const set = loadConfig({ KAFKA_PARTITIONS: '12', KAFKA_RETENTION_MS: '604800000' });
+    expect(set.KAFKA_PARTITIONS).toBe(12);
+    expect(set.KAFKA_RETENTION_MS).toBe(604_800_000);
+  });
+
+  it('rejects bad KAFKA_PARTITIONS and KAFKA_RETENTION_MS naming the variable and the value', () => {
+    expect(configError({ KAFKA_PARTITIONS: '0' }).message).toContain('KAFKA_PARTITIONS="0": must be ≥ 1');
+    expect(configError({ KAFKA_PARTITIONS: '1001' }).message).toContain(
+      'KAFKA_PARTITIONS="1001": must be ≤ 1000',
+    );
+    expect(configError({ KAFKA_PARTITIONS: 'six' }).message).toContain(
+      'KAFKA_PARTITIONS="six": must be a whole number',
+    );
+    expect(configError({ KAFKA_RETENTION_MS: '59999' }).message).toContain(
+      'KAFKA_RETENTION_MS="59999": must be ≥ 60000',
+    );
+    expect(configError({ KAFKA_RETENTION_MS: '-1' }).message).toContain('KAFKA_RETENTION_MS="-1"');
+  });
+
   it('reports every bad variable at once', () => {
     const error = configError({ PORT: 'x', LOG_LEVEL: 'loud', SIMULATOR: 'maybe' });
     const variables = (error.details['problems'] as { variable: string }[]).map((p) => p.variable).sort();

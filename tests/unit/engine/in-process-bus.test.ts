@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BusRecord } from '../../../engine/bus.ts';
+import type { BusRecord, PartitionLag } from '../../../engine/bus.ts';
 import { InProcessBus, partitionOf } from '../../../engine/in-process-bus.ts';
 
 const encoder = new TextEncoder();
@@ -108,6 +108,37 @@ describe('InProcessBus', () => {
     });
     await waitFor(() => explicit.length === 2);
     expect(explicit).toEqual([8, 9]);
+  });
+
+  it('reports the exact lag of every partition: records appended but not yet delivered', async () => {
+    const bus = open({ partitions: 2, lagIntervalMs: 5 });
+    let latest: readonly PartitionLag[] = [];
+    let reports = 0;
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const subscription = await bus.subscribe(['t'], () => released, {
+      group: 'g',
+      onLag: (lags) => {
+        latest = lags;
+        reports++;
+      },
+    });
+    const key = 'doctor-1';
+    const partition = partitionOf(key, 2);
+    await bus.publish(
+      't',
+      Array.from({ length: 5 }, () => ({ key, value: new Uint8Array() })),
+    );
+    const lagOf = (p: number) => latest.find((entry) => entry.partition === p)?.lag;
+    // The batch the handler is blocked in is not delivered yet: all five records count.
+    await waitFor(() => lagOf(partition) === 5);
+    expect(lagOf(1 - partition)).toBe(0);
+    release();
+    await waitFor(() => lagOf(partition) === 0);
+    await subscription.close();
+    const after = reports;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(reports).toBe(after);
   });
 
   it('is down after close and refuses to publish', async () => {

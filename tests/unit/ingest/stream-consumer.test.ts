@@ -36,6 +36,8 @@ class CommitSpyBus implements Bus {
   readonly kind = 'spy';
   readonly commits: StreamPositions[] = [];
   refuseCommits = false;
+  /** The lag observers subscribers passed, in subscription order. */
+  readonly lagObservers: NonNullable<SubscribeOptions['onLag']>[] = [];
   constructor(readonly inner: InProcessBus) {}
   ensureTopics(names: readonly string[]): Promise<void> {
     return this.inner.ensureTopics(names);
@@ -49,6 +51,7 @@ class CommitSpyBus implements Bus {
     options: SubscribeOptions,
   ): Promise<Subscription> {
     const subscription = await this.inner.subscribe(names, handler, options);
+    if (options.onLag) this.lagObservers.push(options.onLag);
     return {
       commit: async (positions) => {
         if (this.refuseCommits) throw new Error('rebalance in progress');
@@ -400,6 +403,29 @@ describe('StreamConsumer', () => {
       { [topics.fixes]: { [partition]: 5 } },
       { [topics.fixes]: { [partition]: 10 } },
     ]);
+  });
+
+  it('sets tot_stream_lag_records from lag reports and removes partitions a report no longer has', async () => {
+    const { bus, consumer, metrics } = await start();
+    const report = bus.lagObservers[0]!;
+    const lags = async () =>
+      (await metrics.streamLag.get()).values.map(({ labels, value }) => [
+        labels.topic,
+        labels.partition,
+        value,
+      ]);
+    report([
+      { topic: topics.fixes, partition: 0, lag: 7 },
+      { topic: topics.fixes, partition: 1, lag: 0 },
+    ]);
+    expect(await lags()).toEqual([
+      [topics.fixes, '0', 7],
+      [topics.fixes, '1', 0],
+    ]);
+    report([{ topic: topics.fixes, partition: 1, lag: 3 }]);
+    expect(await lags()).toEqual([[topics.fixes, '1', 3]]);
+    await consumer.stop();
+    expect(await lags()).toEqual([]);
   });
 
   it('keeps a snapshot saved when the commit after it is refused, and commits with the next one', async () => {
