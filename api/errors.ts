@@ -25,6 +25,22 @@ export const API_ERROR_CODES = [
   'API_PUBLISH_FAILED',
   /** Too many frames of one connection wait for their acknowledgement; wait for acks before sending more. */
   'API_RATE_LIMITED',
+  /** No `Authorization: Bearer <access token>` on a route that needs a user. */
+  'API_UNAUTHENTICATED',
+  /** The access or refresh token has expired: refresh, or log in again. */
+  'API_TOKEN_EXPIRED',
+  /** The token is malformed, tampered with, signed with another key or algorithm (`alg: none`), or revoked. */
+  'API_TOKEN_INVALID',
+  /** A refresh token was presented a second time: its whole login (family) is now revoked. */
+  'API_TOKEN_REUSED',
+  /** The user is authenticated but the role may not do this. */
+  'API_FORBIDDEN',
+  /** Wrong e-mail or password (the same answer for both). */
+  'API_INVALID_CREDENTIALS',
+  /** The e-mail is already registered. */
+  'API_EMAIL_TAKEN',
+  /** No such user, or one the caller may not see. */
+  'API_USER_NOT_FOUND',
 ] as const;
 
 /** Every code of the product, from every module. */
@@ -80,6 +96,14 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorEntry> = {
   API_MALFORMED_MSGPACK: { status: 400, title: 'Malformed msgpack' },
   API_PUBLISH_FAILED: { status: 503, title: 'Fixes not accepted by the bus' },
   API_RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  API_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  API_TOKEN_EXPIRED: { status: 401, title: 'Token expired' },
+  API_TOKEN_INVALID: { status: 401, title: 'Invalid token' },
+  API_TOKEN_REUSED: { status: 401, title: 'Refresh token reused' },
+  API_FORBIDDEN: { status: 403, title: 'Forbidden' },
+  API_INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
+  API_EMAIL_TAKEN: { status: 409, title: 'E-mail already registered' },
+  API_USER_NOT_FOUND: { status: 404, title: 'User not found' },
 };
 
 /** An RFC 9457 problem document, with the stable `code` and, for validation, the fields at fault. */
@@ -134,10 +158,15 @@ export function validate<Schema extends z.ZodType>(
 ): z.infer<Schema> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const errors = result.error.issues.map((issue) => ({
-    field: [where, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
+  // An unknown key (strict schemas: mass assignment) is named itself, e.g. `body.role`, not its parent object.
+  const errors = result.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          field: [where, ...issue.path.map(String), key].join('.'),
+          message: 'is not an accepted field',
+        }))
+      : [{ field: [where, ...issue.path.map(String)].join('.'), message: issue.message }],
+  );
   throw new TotError(
     'API_VALIDATION_FAILED',
     errors.map((error) => `${error.field}: ${error.message}`).join('; '),

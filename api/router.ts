@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { TotError } from '../geo/errors.ts';
 
 /** HTTP methods the router serves. */
@@ -31,11 +32,41 @@ export interface ApiResponse {
 /** A route handler. Throwing a {@link TotError} produces its problem+json response. */
 export type Handler = (request: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 
+/**
+ * What the OpenAPI document (api/openapi.ts) says about a route. Schemas are the zod schemas the handler validates
+ * with, so the document cannot drift from the code; they are described on their input side (query strings as strings).
+ */
+export interface RouteMeta {
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** Path parameters, an object schema whose keys are the pattern's `:names`. */
+  params?: z.ZodType;
+  /** Query parameters, an object schema. */
+  query?: z.ZodType;
+  /** JSON request body. */
+  body?: z.ZodType;
+  /** Other request content types accepted besides JSON, e.g. `application/x-www-form-urlencoded`. */
+  bodyTypes?: string[];
+  /** The success status and what it carries, e.g. `{ status: 200, description: 'the doctor' }`. */
+  response: { status: number; description: string; contentType?: string; schema?: z.ZodType };
+  /** Whether the route needs credentials (a bearer token). */
+  auth: boolean;
+}
+
 interface Route {
   method: Method;
   pattern: string;
   segments: readonly string[];
   handler: Handler;
+  meta: RouteMeta | undefined;
+}
+
+/** A route as {@link Router.describe} reports it. */
+export interface RouteDescription {
+  method: Method;
+  pattern: string;
+  meta: RouteMeta | undefined;
 }
 
 /** The result of matching a path. */
@@ -51,23 +82,23 @@ export type Match =
 export class Router {
   private readonly routes: Route[] = [];
 
-  /** Adds a route. Throws if the same method and pattern is added twice. */
-  add(method: Method, pattern: string, handler: Handler): this {
+  /** Adds a route, with `meta` for the OpenAPI document. Throws if the same method and pattern is added twice. */
+  add(method: Method, pattern: string, handler: Handler, meta?: RouteMeta): this {
     if (this.routes.some((route) => route.method === method && route.pattern === pattern)) {
       throw new Error(`route ${method} ${pattern} is defined twice`);
     }
-    this.routes.push({ method, pattern, segments: splitPath(pattern), handler });
+    this.routes.push({ method, pattern, segments: splitPath(pattern), handler, meta });
     // Exact segments before parameters, so /v1/doctors/nearby beats /v1/doctors/:id.
     this.routes.sort((a, b) => specificity(b.segments) - specificity(a.segments));
     return this;
   }
 
-  get(pattern: string, handler: Handler): this {
-    return this.add('GET', pattern, handler);
+  get(pattern: string, handler: Handler, meta?: RouteMeta): this {
+    return this.add('GET', pattern, handler, meta);
   }
 
-  post(pattern: string, handler: Handler): this {
-    return this.add('POST', pattern, handler);
+  post(pattern: string, handler: Handler, meta?: RouteMeta): this {
+    return this.add('POST', pattern, handler, meta);
   }
 
   /** Finds the handler of `method path`. */
@@ -98,6 +129,11 @@ export class Router {
       });
     }
     return match.handler({ ...request, params: match.params });
+  }
+
+  /** Every route with its metadata, in matching order (for the OpenAPI document). */
+  describe(): RouteDescription[] {
+    return this.routes.map(({ method, pattern, meta }) => ({ method, pattern, meta }));
   }
 
   /** Every route as `METHOD pattern`, for docs and tests. */

@@ -2,8 +2,11 @@ import uWS from 'uWebSockets.js';
 import { TotError } from '../geo/errors.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { Metrics } from '../engine/metrics.ts';
+import { corsHeadersOf, preflightHeadersOf, type CorsOrigins } from './cors.ts';
 import { problemOf } from './errors.ts';
+import { consumeRequest, type RateLimitPolicy } from './rate-limit.ts';
 import type { ApiRequest, ApiResponse, Method, Router } from './router.ts';
+import type { FinishedRequest } from './auth/audit.ts';
 import { attachSocketRoute, type SocketConnection, type SocketRoute } from './sockets.ts';
 
 /** Options of {@link HttpServer}. */
@@ -17,6 +20,15 @@ export interface HttpServerOptions {
   maxBodyBytes?: number;
   /** WebSocket endpoints served on the same app and port (api/sockets.ts). */
   sockets?: readonly SocketRoute<unknown>[];
+  /**
+   * Called after each HTTP response has been computed (the security audit hooks here). It must not throw; whatever it
+   * returns is not awaited, so it never delays a response.
+   */
+  onFinished?: (finished: FinishedRequest) => unknown;
+  /** Origins allowed to call from a browser (CORS_ORIGINS); unset: no CORS headers, OPTIONS is 405. */
+  cors?: CorsOrigins;
+  /** Per-client request budget (api/rate-limit.ts); unset: no limit. */
+  rateLimit?: RateLimitPolicy;
 }
 
 const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -137,7 +149,16 @@ export class HttpServer {
   ): Promise<void> {
     let response: ApiResponse;
     let route = 'unmatched';
+    let params: Record<string, string> = {};
     try {
+      if (incoming.method === 'OPTIONS' && this.options.cors !== undefined) {
+        // A CORS preflight: answered here, before routing, so every route allows the same methods and headers.
+        response = {
+          status: 204,
+          headers: preflightHeadersOf(this.options.cors, incoming.headers['origin']),
+        };
+        return this.finish(res, state, incoming, response, route, params, started);
+      }
       if (!METHODS.has(incoming.method)) {
         throw new TotError('API_METHOD_NOT_ALLOWED', `${incoming.method} is not supported`, {
           method: incoming.method,
@@ -145,7 +166,11 @@ export class HttpServer {
       }
       const method = incoming.method as Method;
       const match = this.options.router.match(method, incoming.path);
-      if (match.kind === 'found') route = match.pattern;
+      if (match.kind === 'found') {
+        route = match.pattern;
+        params = match.params;
+      }
+      if (this.options.rateLimit) await consumeRequest(this.options.rateLimit, incoming);
       const content =
         method === 'GET' || method === 'DELETE' ? {} : await this.readBody(res, state, incoming.headers);
       const request: Omit<ApiRequest, 'params'> = { ...incoming, method, ...content };
@@ -154,20 +179,61 @@ export class HttpServer {
       const problem = problemOf(error, incoming.path);
       if (problem.status >= 500)
         this.options.logger.error({ err: error, path: incoming.path }, 'request failed');
-      response = {
-        status: problem.status,
-        headers: { 'content-type': 'application/problem+json' },
-        body: problem,
-      };
+      const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+      const retryAfter = error instanceof TotError ? error.details['retryAfterSeconds'] : undefined;
+      if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
+      response = { status: problem.status, headers, body: problem };
     }
+    if (this.options.cors !== undefined) {
+      const cors = corsHeadersOf(this.options.cors, incoming.headers['origin']);
+      if (Object.keys(cors).length > 0) response = { ...response, headers: { ...response.headers, ...cors } };
+    }
+    this.finish(res, state, incoming, response, route, params, started);
+  }
+
+  /** Counts, writes and logs a response: info from status 400 on, debug below (one line per request). */
+  private finish(
+    res: uWS.HttpResponse,
+    state: { aborted: boolean },
+    incoming: { method: string; path: string; remoteAddress: string; headers: Record<string, string> },
+    response: ApiResponse,
+    route: string,
+    params: Record<string, string>,
+    started: bigint,
+  ): void {
     this.options.metrics?.httpRequests.inc({ method: incoming.method, route, status: response.status });
+    if (this.options.onFinished) {
+      const body = response.body as { code?: unknown } | undefined;
+      const failed = response.status >= 400 && typeof body?.code === 'string';
+      try {
+        void Promise.resolve(
+          this.options.onFinished({
+            method: incoming.method,
+            path: incoming.path,
+            headers: incoming.headers,
+            remoteAddress: incoming.remoteAddress,
+            params,
+            status: response.status,
+            body: response.body,
+            ...(failed ? { code: body.code as string } : {}),
+          }),
+        ).catch((error: unknown) => this.options.logger.warn({ err: error }, 'onFinished hook failed'));
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'onFinished hook failed');
+      }
+    }
     if (state.aborted) return;
     res.cork(() => writeResponse(res, response));
-    const micros = Number(process.hrtime.bigint() - started) / 1000;
-    this.options.logger.debug(
-      { method: incoming.method, path: incoming.path, status: response.status, micros },
-      'request',
-    );
+    const micros = Math.round(Number(process.hrtime.bigint() - started) / 1000);
+    const line = {
+      method: incoming.method,
+      path: incoming.path,
+      status: response.status,
+      micros,
+      ip: incoming.remoteAddress,
+    };
+    if (response.status >= 400) this.options.logger.info(line, 'request');
+    else this.options.logger.debug(line, 'request');
   }
 
   /**

@@ -64,6 +64,34 @@ const brokers = z
   })
   .transform((value) => value.split(','));
 
+/** `*`, or a comma list of origins (scheme://host[:port], no path). */
+const corsOrigins = z
+  .string()
+  .trim()
+  .transform((value, context): '*' | string[] => {
+    if (value === '*') return '*';
+    const origins = value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== '');
+    for (const origin of origins) {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+        context.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(origin)} must be an origin like https://dispatch.example (no path, no trailing slash)`,
+        });
+        return z.NEVER;
+      }
+    }
+    return origins;
+  });
+
 /** A phone allowed to send fixes for one doctor (DEVICE_TOKENS); only the SHA-256 of its token is kept. */
 export interface DeviceCredential {
   deviceId: string;
@@ -200,6 +228,28 @@ export const environmentSchema = z.object({
   DEVICE_TOKENS: deviceTokens.default([]),
   /** How long the gateway collects fixes before publishing them as one bus request (0: at the next turn of the loop). */
   GATEWAY_LINGER_MS: integer(0, 1_000).default(5),
+  /**
+   * Key of the HS256 access tokens, at least 32 characters. Unset: a random key is made at boot (tokens do not survive
+   * a restart; every engine behind one load balancer needs the same key).
+   */
+  JWT_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  /** Lifetime of an access token in seconds (default 15 min). */
+  ACCESS_TOKEN_TTL_S: integer(10, 86_400).default(900),
+  /** Lifetime of a refresh token in seconds (default 30 days). */
+  REFRESH_TOKEN_TTL_S: integer(60, 31_536_000).default(2_592_000),
+  /** With ADMIN_PASSWORD: an admin user created at boot when no user has this e-mail (the first admin). */
+  ADMIN_EMAIL: z.email({ error: 'must be an e-mail address' }).optional(),
+  /** Password of ADMIN_EMAIL's account, at least 10 characters; used only when that account is created. */
+  ADMIN_PASSWORD: z.string().min(10, { error: 'must be at least 10 characters' }).optional(),
+  /**
+   * Browser origins allowed to call the API: `*` or a comma list of origins (`https://dispatch.example`). Unset: no
+   * CORS headers, browsers refuse cross-origin calls.
+   */
+  CORS_ORIGINS: corsOrigins.optional(),
+  /** Requests per minute per client IP (and per signed-in user); /healthz, /readyz and /metrics are exempt. */
+  RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(600),
+  /** Requests per minute per client IP to POST /v1/auth/* (sign-in): kept low against password guessing. */
+  RATE_LIMIT_AUTH_PER_MINUTE: integer(1, 10_000).default(10),
 });
 
 /** The validated configuration. */
@@ -225,7 +275,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
         ? redactUrl(raw)
         : variable === 'DEVICE_TOKENS' && raw
           ? redactDeviceTokens(raw)
-          : raw;
+          : (variable === 'JWT_SECRET' || variable === 'ADMIN_PASSWORD') && raw
+            ? '***'
+            : raw;
     return { variable, value: shown, message: issue.message };
   });
   const text = problems.map((p) => `${p.variable}=${JSON.stringify(p.value ?? '')}: ${p.message}`).join('; ');

@@ -3,6 +3,7 @@
  * config → HTTP server (so /healthz answers at once) → store → backup and restore → bus → stream consumer → simulator,
  * and shuts down in the reverse order on SIGINT/SIGTERM.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeviceRegistry } from '../api/devices.ts';
@@ -11,15 +12,24 @@ import { GatewayMetrics } from '../api/gateway/gateway-metrics.ts';
 import { PhoneGateway } from '../api/gateway/phone-gateway.ts';
 import { phoneSocketRoute } from '../api/gateway/phone-socket.ts';
 import { addGatewayRoutes } from '../api/gateway/routes.ts';
+import { auditRecorder } from '../api/auth/audit.ts';
+import { createGuards } from '../api/auth/guards.ts';
+import { AccessTokens } from '../api/auth/tokens.ts';
+import { addAuditRoutes } from '../api/routes/audit.ts';
+import { addAuthRoutes } from '../api/routes/auth.ts';
 import { addDoctorRoutes } from '../api/routes/doctors.ts';
 import { addHealthRoutes, type PartHealth } from '../api/routes/health.ts';
 import { addSensorRoutes } from '../api/routes/sensors.ts';
+import { addOpenApiRoute } from '../api/openapi.ts';
+import { authRateLimiter, RequestLimiter } from '../api/rate-limit.ts';
 import { Router } from '../api/router.ts';
 import { HttpServer } from '../api/server.ts';
+import { Redis } from 'ioredis';
 import { KafkaBus } from '../ingest/kafka-bus.ts';
 import { encodeRecords } from '../ingest/codec.ts';
 import { StreamConsumer } from '../ingest/stream-consumer.ts';
 import { TotError } from '../geo/errors.ts';
+import { AuditLog } from './audit-log.ts';
 import type { Backup } from './backup.ts';
 import { FileBackup } from './backup-file.ts';
 import { RedisBackup } from './backup-redis.ts';
@@ -37,6 +47,7 @@ import type { Store } from './store.ts';
 import { PgliteStore } from './store-pglite.ts';
 import { PostgresStore } from './store-postgres.ts';
 import { TrafficSensorRegistry } from './traffic-sensors.ts';
+import { UserStore } from './users.ts';
 
 /** A running application. */
 export interface Application {
@@ -47,6 +58,8 @@ export interface Application {
   ready: Promise<void>;
   /** Graceful shutdown; resolves true when everything stopped within the timeout. */
   stop(): Promise<boolean>;
+  /** Every HTTP route (tests check that each has OpenAPI metadata). */
+  router: Router;
 }
 
 interface Part {
@@ -110,6 +123,37 @@ export async function startApplication(
     exec: async (script) => readyStore().exec(script),
   });
 
+  // Users, tokens and the audit log (api/auth, docs/API.md "Authentication").
+  const users = new UserStore(
+    {
+      query: async (text, params) => readyStore().query(text, params),
+      transaction: async (fn) => readyStore().transaction(fn),
+    },
+    { refreshTtlMs: config.REFRESH_TOKEN_TTL_S * 1000 },
+  );
+  if (!config.JWT_SECRET) {
+    logger.warn('no JWT_SECRET set: a random key signs access tokens, they will not survive a restart');
+  }
+  const tokens = new AccessTokens({
+    secret: config.JWT_SECRET ?? randomBytes(48).toString('base64url'),
+    ttlSeconds: config.ACCESS_TOKEN_TTL_S,
+  });
+  const guards = createGuards(tokens);
+  const audit = new AuditLog({
+    store: {
+      query: async (text, params) => readyStore().query(text, params),
+      exec: async (script) => readyStore().exec(script),
+    },
+    onDropped: (rows) => logger.warn({ rows }, 'audit entries dropped: buffer full while the store is down'),
+  });
+  const auditTimer = setInterval(() => {
+    if (storeState !== 'ready' || audit.pending === 0) return;
+    audit.flush().catch((error: unknown) => {
+      logger.warn({ err: error, failedFlushes: audit.failedFlushes }, 'audit log flush failed; retrying');
+    });
+  }, 1_000);
+  auditTimer.unref();
+
   const engine = new Engine({
     history,
     historyRetentionDays: config.HISTORY_RETENTION_DAYS,
@@ -135,6 +179,7 @@ export async function startApplication(
   });
   addDoctorRoutes(router, () => engine.fleet, { history, clock });
   addSensorRoutes(router, sensors, {
+    guardWrite: (handler) => guards.requireRole(['admin'], handler),
     traffic: (lat, lng) => ({
       speedKmh: engine.traffic.speedAt({ lat, lng }, clock()),
       congestion: engine.traffic.congestionLevel({ lat, lng }, clock()),
@@ -156,6 +201,34 @@ export async function startApplication(
     logger,
   });
   addGatewayRoutes(router, gateway);
+  // With Redis every instance shares one budget per client; Redis failing falls back to a per-process budget.
+  const rateLimitRedis = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
+    : undefined;
+  rateLimitRedis?.on('error', (error: Error) => logger.debug({ err: error }, 'rate-limit Redis error'));
+  addAuthRoutes(router, {
+    users,
+    tokens,
+    guards,
+    limiter: authRateLimiter({
+      perMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
+      ...(rateLimitRedis ? { redis: rateLimitRedis } : {}),
+    }),
+  });
+  addAuditRoutes(router, { audit, guards });
+  addOpenApiRoute(router, {
+    title: 'ТОТ Dispatch',
+    version: '1',
+    description:
+      'Real-time dispatch of home doctors. WebSocket: GET /v1/doctor with an upgrade is the phone socket (docs/API.md).',
+  });
+  const rateLimit = {
+    limiter: new RequestLimiter({
+      points: config.RATE_LIMIT_PER_MINUTE,
+      keyPrefix: 'tot:rl:api',
+      ...(rateLimitRedis ? { redis: rateLimitRedis } : {}),
+    }),
+  };
   if (config.DEVICE_TOKENS.length === 0)
     logger.info('no DEVICE_TOKENS set: the phone gateway refuses every device');
   const server = new HttpServer({
@@ -165,6 +238,9 @@ export async function startApplication(
     logger,
     metrics,
     sockets: [phoneSocketRoute(gateway)],
+    onFinished: auditRecorder(tokens, (entry) => audit.append(entry)),
+    rateLimit,
+    ...(config.CORS_ORIGINS === undefined ? {} : { cors: config.CORS_ORIGINS }),
   });
   const port = await server.listen();
   logger.info({ port }, 'HTTP server listening');
@@ -184,6 +260,18 @@ export async function startApplication(
         : await PgliteStore.open(config.PGLITE_IN_MEMORY ? undefined : join(config.DATA_DIR, 'pglite'));
       const applied = await migrate(store);
       storeState = 'ready';
+      if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+        // A failure here leaves the store serving; only the bootstrap admin is missing.
+        try {
+          const admin = await users.register(
+            { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD, displayName: 'Administrator' },
+            'admin',
+          );
+          if (admin) logger.info({ email: admin.email }, 'admin user created');
+        } catch (error) {
+          logger.error({ err: error }, 'admin user not created');
+        }
+      }
       try {
         logger.info({ sensors: await sensors.load() }, 'traffic sensor positions loaded');
       } catch (error) {
@@ -328,18 +416,23 @@ export async function startApplication(
         await fixPublisher.close();
         await simulator?.stop();
         await engine.stop();
+        clearInterval(auditTimer);
+        await audit.flush().catch((error: unknown) => {
+          logger.warn({ err: error, pending: audit.pending }, 'audit entries not written at shutdown');
+        });
         // The final snapshot is saved while the consumer is still subscribed, so that its positions get committed;
         // records applied after it are replayed by the next owner, which is harmless.
         if (backup) await engine.saveSnapshot(backup);
         await consumer?.stop();
         await bus.close();
         await Promise.allSettled([store?.close(), backup?.close()]);
+        rateLimitRedis?.disconnect();
         return drained;
       })();
       return Promise.race([work, deadline]);
     })());
 
-  return { port, engine, ready, stop };
+  return { port, engine, ready, stop, router };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { TotError } from '../../geo/errors.ts';
 import { tokenOf, type Device } from '../devices.ts';
 import type { ApiRequest, Router } from '../router.ts';
@@ -13,18 +14,78 @@ import type { PhoneGateway } from './phone-gateway.ts';
  * - GET or POST /v1/osmand: the OsmAnd protocol of Traccar Client and OsmAnd (query or form parameters), or Traccar
  *   Client's JSON body; 200 with an empty body once the fix is on the bus (those clients retry on anything else).
  */
+/** POST /v1/fixes as documented (fix-intake.ts checks each fix and names every field at fault). */
+const fixesBodySchema = z.object({
+  batchId: z.union([z.string(), z.number()]).optional(),
+  fixes: z.array(
+    z.object({
+      doctorId: z.string().optional(),
+      lat: z.number(),
+      lng: z.number(),
+      ts: z.number().optional(),
+      speed: z.number().optional(),
+      heading: z.number().optional(),
+      accuracy: z.number().optional(),
+      battery: z.number().optional(),
+    }),
+  ),
+});
+
+/** The OsmAnd protocol's query parameters (also accepted as a form). */
+const osmandQuerySchema = z.object({
+  id: z.string().optional(),
+  deviceid: z.string().optional(),
+  token: z.string().optional(),
+  lat: z.string().optional(),
+  lon: z.string().optional(),
+  timestamp: z.string().optional(),
+  speed: z.string().optional(),
+  bearing: z.string().optional(),
+  heading: z.string().optional(),
+  accuracy: z.string().optional(),
+  batt: z.string().optional(),
+  altitude: z.string().optional(),
+});
+
+const osmandMeta = {
+  summary: 'A fix in the OsmAnd protocol (Traccar Client, OsmAnd)',
+  description:
+    "Query or form parameters, or Traccar Client's JSON body. Speed in knots. The phone socket is " +
+    'GET /v1/doctor with a WebSocket upgrade (fix frames in, acknowledgements out; see docs/API.md).',
+  tags: ['gateway'],
+  query: osmandQuerySchema,
+  response: { status: 200, description: 'empty: the fix is on the bus' },
+  auth: true,
+};
+
 export function addGatewayRoutes(router: Router, gateway: PhoneGateway): void {
-  router.post('/v1/fixes', async (request) => {
-    const { device, batch } = refusalsCounted(gateway, 'http', () => ({
-      device: gateway.devices.authenticateToken(tokenOf(request.headers, request.query)),
-      batch: batchOfBody(request.body),
-    }));
-    const ack = await gateway.submit(device, batch.candidates, 'http');
-    return {
-      status: 202,
-      body: { ...(batch.batchId === undefined ? {} : { batchId: batch.batchId }), ...ack },
-    };
-  });
+  router.post(
+    '/v1/fixes',
+    async (request) => {
+      const { device, batch } = refusalsCounted(gateway, 'http', () => ({
+        device: gateway.devices.authenticateToken(tokenOf(request.headers, request.query)),
+        batch: batchOfBody(request.body),
+      }));
+      const ack = await gateway.submit(device, batch.candidates, 'http');
+      return {
+        status: 202,
+        body: { ...(batch.batchId === undefined ? {} : { batchId: batch.batchId }), ...ack },
+      };
+    },
+    {
+      summary: 'A batch of fixes from a phone',
+      description:
+        'Authenticated by the device token. The same fixes can go over the WebSocket GET /v1/doctor (upgrade), ' +
+        'which answers each frame with an acknowledgement.',
+      tags: ['gateway'],
+      body: fixesBodySchema,
+      response: {
+        status: 202,
+        description: '`{batchId?, accepted, rejected: [{index, code, field, message}]}`',
+      },
+      auth: true,
+    },
+  );
 
   const osmand = async (request: ApiRequest) => {
     const { device, fix, fieldNames } = refusalsCounted(gateway, 'osmand', () =>
@@ -44,8 +105,11 @@ export function addGatewayRoutes(router: Router, gateway: PhoneGateway): void {
     }
     return { status: 200 };
   };
-  router.get('/v1/osmand', osmand);
-  router.post('/v1/osmand', osmand);
+  router.get('/v1/osmand', osmand, osmandMeta);
+  router.post('/v1/osmand', osmand, {
+    ...osmandMeta,
+    bodyTypes: ['application/x-www-form-urlencoded', 'application/json'],
+  });
 }
 
 /**

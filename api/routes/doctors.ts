@@ -23,7 +23,9 @@ function numberParameter() {
     .transform(Number);
 }
 
-const idSchema = z.object({ id: z.string().min(1).max(64) });
+/** Path of the routes of one doctor. */
+export const doctorIdSchema = z.object({ id: z.string().min(1).max(64) });
+const idSchema = doctorIdSchema;
 
 /** Longest time range of one track request. */
 export const MAX_TRACK_RANGE_MS = 24 * 3_600_000;
@@ -78,59 +80,100 @@ export function addDoctorRoutes(
   options: { history?: TrackSource; clock?: () => number } = {},
 ): void {
   const clock = options.clock ?? Date.now;
-  router.get('/v1/doctors/nearby', (request) => {
-    const query = validate(nearbyQuerySchema, queryObject(request.query), 'query');
-    const hits = fleet().nearby(query.lat, query.lng, {
-      k: query.k,
-      ...(query.maxKm === undefined ? {} : { maxKm: query.maxKm }),
-      ...(query.specialization === undefined ? {} : { specialization: query.specialization }),
-      status: query.status,
-    });
-    return {
-      status: 200,
-      body: {
-        query,
-        doctors: hits.map((hit) => ({ ...publicView(hit.doctor), distanceKm: hit.distanceKm })),
-      },
-    };
-  });
-
-  router.get('/v1/doctors/:id/position', (request) => {
-    const { id } = validate(idSchema, request.params, 'path');
-    const doctor = fleet().get(id);
-    if (!doctor || doctor.lat === undefined) {
-      throw new TotError('ENGINE_DOCTOR_NOT_FOUND', `no position known for doctor ${JSON.stringify(id)}`, {
-        field: 'id',
-        value: id,
+  router.get(
+    '/v1/doctors/nearby',
+    (request) => {
+      const query = validate(nearbyQuerySchema, queryObject(request.query), 'query');
+      const hits = fleet().nearby(query.lat, query.lng, {
+        k: query.k,
+        ...(query.maxKm === undefined ? {} : { maxKm: query.maxKm }),
+        ...(query.specialization === undefined ? {} : { specialization: query.specialization }),
+        status: query.status,
       });
-    }
-    return { status: 200, body: publicView(doctor) };
-  });
+      return {
+        status: 200,
+        body: {
+          query,
+          doctors: hits.map((hit) => ({ ...publicView(hit.doctor), distanceKm: hit.distanceKm })),
+        },
+      };
+    },
+    {
+      summary: 'Nearest doctors to a point',
+      description:
+        'The `k` nearest doctors with `status` (and `specialization`), within `maxKm`, by distance.',
+      tags: ['doctors'],
+      query: nearbyQuerySchema,
+      response: { status: 200, description: '`{query, doctors: [{id, lat, lng, status, …, distanceKm}]}`' },
+      auth: false,
+    },
+  );
+
+  router.get(
+    '/v1/doctors/:id/position',
+    (request) => {
+      const { id } = validate(idSchema, request.params, 'path');
+      const doctor = fleet().get(id);
+      if (!doctor || doctor.lat === undefined) {
+        throw new TotError('ENGINE_DOCTOR_NOT_FOUND', `no position known for doctor ${JSON.stringify(id)}`, {
+          field: 'id',
+          value: id,
+        });
+      }
+      return { status: 200, body: publicView(doctor) };
+    },
+    {
+      summary: "One doctor's live position",
+      tags: ['doctors'],
+      params: doctorIdSchema,
+      response: {
+        status: 200,
+        description: 'the position and status; 404 ENGINE_DOCTOR_NOT_FOUND when unknown',
+      },
+      auth: false,
+    },
+  );
 
   const history = options.history;
   if (history) {
-    router.get('/v1/doctors/:id/track', async (request) => {
-      const { id } = validate(idSchema, request.params, 'path');
-      const query = validate(trackQuerySchema, queryObject(request.query), 'query');
-      const to = query.to ?? (query.from === undefined ? clock() : query.from + 3_600_000);
-      const from = query.from ?? to - 3_600_000;
-      const points = await history.track(id, from, to, query.limit);
-      return {
-        status: 200,
-        headers: { 'content-type': 'application/geo+json' },
-        body: {
-          type: 'Feature',
-          geometry: { type: 'LineString', coordinates: points.map(([lng, lat]) => [lng, lat]) },
-          properties: {
-            doctorId: id,
-            from,
-            to,
-            timestamps: points.map((point) => point[2]),
-            truncated: points.length === query.limit,
+    router.get(
+      '/v1/doctors/:id/track',
+      async (request) => {
+        const { id } = validate(idSchema, request.params, 'path');
+        const query = validate(trackQuerySchema, queryObject(request.query), 'query');
+        const to = query.to ?? (query.from === undefined ? clock() : query.from + 3_600_000);
+        const from = query.from ?? to - 3_600_000;
+        const points = await history.track(id, from, to, query.limit);
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/geo+json' },
+          body: {
+            type: 'Feature',
+            geometry: { type: 'LineString', coordinates: points.map(([lng, lat]) => [lng, lat]) },
+            properties: {
+              doctorId: id,
+              from,
+              to,
+              timestamps: points.map((point) => point[2]),
+              truncated: points.length === query.limit,
+            },
           },
+        };
+      },
+      {
+        summary: "A doctor's recorded track",
+        description: 'At most 24 h; default the last hour.',
+        tags: ['doctors'],
+        params: doctorIdSchema,
+        query: trackQuerySchema,
+        response: {
+          status: 200,
+          description: 'a GeoJSON Feature with a LineString of [lng, lat]',
+          contentType: 'application/geo+json',
         },
-      };
-    });
+        auth: false,
+      },
+    );
   }
 }
 

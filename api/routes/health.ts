@@ -24,20 +24,44 @@ export interface HealthSource {
  * GET /metrics: Prometheus text format.
  */
 export function addHealthRoutes(router: Router, source: HealthSource): void {
-  router.get('/healthz', () => ({ status: 200, body: { status: 'ok' } }));
-  router.get('/readyz', () => {
-    const parts = source.parts();
-    const states = Object.values(parts).map((part) => part.state);
-    const status = states.some((state) => state === 'starting' || state === 'down')
-      ? 'not_ready'
-      : states.some((state) => state === 'degraded')
-        ? 'degraded'
-        : 'ready';
-    return { status: status === 'not_ready' ? 503 : 200, body: { status, parts } };
+  router.get('/healthz', () => ({ status: 200, body: { status: 'ok' } }), {
+    summary: 'Liveness',
+    tags: ['health'],
+    response: { status: 200, description: '`{status: "ok"}` as soon as the server listens' },
+    auth: false,
   });
-  router.get('/metrics', async () => ({
-    status: 200,
-    headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
-    body: await source.metricsText(),
-  }));
+  router.get(
+    '/readyz',
+    () => {
+      const parts = source.parts();
+      const states = Object.values(parts).map((part) => part.state);
+      const status = states.some((state) => state === 'starting' || state === 'down')
+        ? 'not_ready'
+        : states.some((state) => state === 'degraded')
+          ? 'degraded'
+          : 'ready';
+      return { status: status === 'not_ready' ? 503 : 200, body: { status, parts } };
+    },
+    {
+      summary: 'Readiness of every part',
+      description: '503 with `status: not_ready` while a part is starting or down.',
+      tags: ['health'],
+      response: { status: 200, description: '`{status: ready|degraded, parts}`' },
+      auth: false,
+    },
+  );
+  router.get(
+    '/metrics',
+    async () => ({
+      status: 200,
+      headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+      body: await source.metricsText(),
+    }),
+    {
+      summary: 'Prometheus metrics',
+      tags: ['health'],
+      response: { status: 200, description: 'Prometheus text exposition', contentType: 'text/plain' },
+      auth: false,
+    },
+  );
 }

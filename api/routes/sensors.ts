@@ -10,7 +10,7 @@ import {
 } from '../../engine/traffic-sensors.ts';
 import { TotError } from '../../geo/errors.ts';
 import { validate } from '../errors.ts';
-import type { Router } from '../router.ts';
+import type { Handler, Router } from '../router.ts';
 
 /** What the sensor routes read and write: {@link TrafficSensorRegistry} (engine/traffic-sensors.ts) satisfies it. */
 export interface SensorSource {
@@ -76,53 +76,106 @@ export const sensorBodySchema = z.strictObject({
 
 /**
  * The registry of traffic detectors and cameras: list (by kind and/or bounding box), get, upsert (PUT) and remove.
- * Admin routes: they are open until authentication arrives with the API-core issue. `traffic`, when given, adds the
+ * PUT and DELETE are admin routes when `guardWrite` is given (the engine passes an admin guard); reads are open. `traffic`, when given, adds the
  * current estimate at each sensor's position (cheap: an H3 cell look-up in memory).
  */
 export function addSensorRoutes(
   router: Router,
   sensors: SensorSource,
-  options: { traffic?: (lat: number, lng: number) => SensorTraffic } = {},
+  options: {
+    traffic?: (lat: number, lng: number) => SensorTraffic;
+    /** Wraps the writing handlers (PUT, DELETE), e.g. `(handler) => guards.requireRole(['admin'], handler)`. */
+    guardWrite?: (handler: Handler) => Handler;
+  } = {},
 ): void {
+  const guardWrite = options.guardWrite ?? ((handler: Handler) => handler);
+  const writeAuth = options.guardWrite !== undefined;
   const view = (sensor: TrafficSensor) =>
     options.traffic ? { ...sensor, traffic: options.traffic(sensor.lat, sensor.lng) } : sensor;
 
-  router.get('/v1/traffic/sensors', async (request) => {
-    const query = validate(sensorListQuerySchema, queryObject(request.query), 'query');
-    const list = await sensors.list({
-      limit: query.limit,
-      ...(query.kind === undefined ? {} : { kind: query.kind }),
-      ...(query.bbox === undefined ? {} : { bbox: query.bbox }),
-    });
-    return { status: 200, body: { query, sensors: list.map(view), truncated: list.length === query.limit } };
-  });
+  router.get(
+    '/v1/traffic/sensors',
+    async (request) => {
+      const query = validate(sensorListQuerySchema, queryObject(request.query), 'query');
+      const list = await sensors.list({
+        limit: query.limit,
+        ...(query.kind === undefined ? {} : { kind: query.kind }),
+        ...(query.bbox === undefined ? {} : { bbox: query.bbox }),
+      });
+      return {
+        status: 200,
+        body: { query, sensors: list.map(view), truncated: list.length === query.limit },
+      };
+    },
+    {
+      summary: 'List traffic sensors',
+      tags: ['traffic'],
+      query: sensorListQuerySchema,
+      response: { status: 200, description: '`{query, sensors, truncated}`' },
+      auth: false,
+    },
+  );
 
-  router.get('/v1/traffic/sensors/:id', async (request) => {
-    const { id } = validate(idSchema, request.params, 'path');
-    const sensor = await sensors.get(id);
-    if (!sensor) throw notFound(id);
-    return { status: 200, body: view(sensor) };
-  });
+  router.get(
+    '/v1/traffic/sensors/:id',
+    async (request) => {
+      const { id } = validate(idSchema, request.params, 'path');
+      const sensor = await sensors.get(id);
+      if (!sensor) throw notFound(id);
+      return { status: 200, body: view(sensor) };
+    },
+    {
+      summary: 'One traffic sensor',
+      tags: ['traffic'],
+      params: idSchema,
+      response: { status: 200, description: 'the sensor with its current traffic estimate' },
+      auth: false,
+    },
+  );
 
-  router.add('PUT', '/v1/traffic/sensors/:id', async (request) => {
-    const { id } = validate(idSchema, request.params, 'path');
-    const body = validate(sensorBodySchema, request.body, 'body');
-    if (body.id !== undefined && body.id !== id) {
-      throw new TotError(
-        'API_VALIDATION_FAILED',
-        `body.id: must equal the path's id ${JSON.stringify(id)}, got ${JSON.stringify(body.id)}`,
-        { errors: [{ field: 'body.id', message: `must equal the path's id ${JSON.stringify(id)}` }] },
-      );
-    }
-    const { sensor, created } = await sensors.upsert({ ...body, id });
-    return { status: created ? 201 : 200, body: view(sensor) };
-  });
+  router.add(
+    'PUT',
+    '/v1/traffic/sensors/:id',
+    guardWrite(async (request) => {
+      const { id } = validate(idSchema, request.params, 'path');
+      const body = validate(sensorBodySchema, request.body, 'body');
+      if (body.id !== undefined && body.id !== id) {
+        throw new TotError(
+          'API_VALIDATION_FAILED',
+          `body.id: must equal the path's id ${JSON.stringify(id)}, got ${JSON.stringify(body.id)}`,
+          { errors: [{ field: 'body.id', message: `must equal the path's id ${JSON.stringify(id)}` }] },
+        );
+      }
+      const { sensor, created } = await sensors.upsert({ ...body, id });
+      return { status: created ? 201 : 200, body: view(sensor) };
+    }),
+    {
+      summary: 'Create or replace a traffic sensor',
+      description: '201 when created, 200 when replaced.',
+      tags: ['traffic'],
+      params: idSchema,
+      body: sensorBodySchema,
+      response: { status: 201, description: 'the sensor' },
+      auth: writeAuth,
+    },
+  );
 
-  router.add('DELETE', '/v1/traffic/sensors/:id', async (request) => {
-    const { id } = validate(idSchema, request.params, 'path');
-    if (!(await sensors.remove(id))) throw notFound(id);
-    return { status: 204 };
-  });
+  router.add(
+    'DELETE',
+    '/v1/traffic/sensors/:id',
+    guardWrite(async (request) => {
+      const { id } = validate(idSchema, request.params, 'path');
+      if (!(await sensors.remove(id))) throw notFound(id);
+      return { status: 204 };
+    }),
+    {
+      summary: 'Remove a traffic sensor',
+      tags: ['traffic'],
+      params: idSchema,
+      response: { status: 204, description: 'removed' },
+      auth: writeAuth,
+    },
+  );
 }
 
 function notFound(id: string): TotError {

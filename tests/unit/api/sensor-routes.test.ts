@@ -107,7 +107,7 @@ describe('PUT /v1/traffic/sensors/:id', () => {
       [{ kind: 'detector', lat: 55, lng: '37' }, ['body.lng']],
       [{ kind: 'detector', lng: 37 }, ['body.lat']],
       [{ kind: 'detector', lat: 55, lng: 37, name: 'x'.repeat(201) }, ['body.name']],
-      [{ kind: 'detector', lat: 55, lng: 37, colour: 'red' }, ['body']],
+      [{ kind: 'detector', lat: 55, lng: 37, colour: 'red' }, ['body.colour']],
       [{ kind: 'detector', lat: 55, lng: 37, id: 'det-2' }, ['body.id']],
       [{ kind: 'camera', lat: -91, lng: 181 }, ['body.lat', 'body.lng']],
       ['not an object', ['body']],

@@ -1,0 +1,64 @@
+import type { Role } from '../../engine/users.ts';
+import { TotError } from '../../geo/errors.ts';
+import type { ApiRequest, ApiResponse, Handler } from '../router.ts';
+import { bearerOf, type AccessTokens, type Principal } from './tokens.ts';
+
+/** A request whose access token has been verified. */
+export interface AuthenticatedRequest extends ApiRequest {
+  principal: Principal;
+}
+
+/** A handler that runs only for a verified principal. */
+export type AuthenticatedHandler = (request: AuthenticatedRequest) => ApiResponse | Promise<ApiResponse>;
+
+/** The guards routes wrap their handlers in; built once from the access-token verifier. */
+export interface Guards {
+  /** Runs `handler` for any valid access token. Throws 401 (API_UNAUTHENTICATED, API_TOKEN_*) otherwise. */
+  authenticated(handler: AuthenticatedHandler): Handler;
+  /** Runs `handler` when the token's role is one of `roles`; 403 API_FORBIDDEN for another role, 401 as above. */
+  requireRole(roles: readonly Role[], handler: AuthenticatedHandler): Handler;
+}
+
+/**
+ * The principal of a request's bearer token.
+ *
+ * @throws TotError `API_UNAUTHENTICATED` without a bearer token, `API_TOKEN_EXPIRED` / `API_TOKEN_INVALID` for a bad
+ *   one.
+ */
+export async function principalOf(
+  tokens: AccessTokens,
+  request: Pick<ApiRequest, 'headers'>,
+): Promise<Principal> {
+  const token = bearerOf(request.headers);
+  if (!token) {
+    throw new TotError(
+      'API_UNAUTHENTICATED',
+      'this route needs an Authorization: Bearer <access token> header',
+      {
+        field: 'authorization',
+      },
+    );
+  }
+  return tokens.verify(token);
+}
+
+/** Guards over `tokens`. */
+export function createGuards(tokens: AccessTokens): Guards {
+  const authenticated = (handler: AuthenticatedHandler): Handler => {
+    return async (request) => handler({ ...request, principal: await principalOf(tokens, request) });
+  };
+  return {
+    authenticated,
+    requireRole: (roles, handler) =>
+      authenticated((request) => {
+        if (!roles.includes(request.principal.role)) {
+          throw new TotError(
+            'API_FORBIDDEN',
+            `role ${request.principal.role} may not ${request.method} ${request.path} (needs ${roles.join(' or ')})`,
+            { roles },
+          );
+        }
+        return handler(request);
+      }),
+  };
+}
