@@ -69,3 +69,11 @@ export async function getJson(url: string): Promise<{ status: number; body: unkn
   const text = await response.text();
   return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
 }
+
+/** Waits until the engine's /readyz answers 200 (every part ready, or degraded but serving). */
+export async function waitUntilReady(engine: EngineProcess, timeoutMs = 60_000): Promise<void> {
+  await waitFor(async () => ((await getJson(engine.url('/readyz'))).status === 200 ? true : undefined), {
+    timeoutMs,
+    what: '/readyz 200',
+  });
+}

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, startEngineProcess, type EngineProcess } from '../../support/engine-process.ts';
+import {
+  getJson,
+  startEngineProcess,
+  type EngineProcess,
+  waitUntilReady,
+} from '../../support/engine-process.ts';
 import { waitFor } from '../../support/wait.ts';
 import { openSocket, UpgradeRefused, type Received, type TestSocket } from '../../support/ws-client.ts';
 
@@ -48,10 +53,7 @@ describe('the phone gateway on a real socket (embedded engine)', () => {
       DEVICE_TOKENS,
     });
     cleanups.push(() => engine.child.kill('SIGKILL'));
-    await waitFor(async () => ((await getJson(engine.url('/readyz'))).status === 200 ? true : undefined), {
-      timeoutMs: 60_000,
-      what: '/readyz 200',
-    });
+    await waitUntilReady(engine, 60_000);
   });
 
   afterAll(() => {
@@ -304,10 +306,7 @@ describe('the phone gateway after a restart of the embedded engine', () => {
       };
       const first = await startEngineProcess(environment);
       engines.push(first);
-      await waitFor(async () => ((await getJson(first.url('/readyz'))).status === 200 ? true : undefined), {
-        timeoutMs: 60_000,
-        what: 'ready',
-      });
+      await waitUntilReady(first, 60_000);
       const now = Date.now();
       // Several flushes, so that the snapshot records offsets beyond what the next process publishes first.
       for (let i = 0; i < 5; i++) await send(first, [{ lat: 55.7, lng: 37.5, ts: now - 10_000 + i }]);
@@ -325,10 +324,7 @@ describe('the phone gateway after a restart of the embedded engine', () => {
 
       const second = await startEngineProcess(environment);
       engines.push(second);
-      await waitFor(async () => ((await getJson(second.url('/readyz'))).status === 200 ? true : undefined), {
-        timeoutMs: 60_000,
-        what: 'ready',
-      });
+      await waitUntilReady(second, 60_000);
       await send(second, [{ lat: 55.9, lng: 37.9, ts: now }]);
       await waitFor(
         async () => {

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, startEngineProcess, type EngineProcess } from '../../support/engine-process.ts';
-import { waitFor } from '../../support/wait.ts';
+import { startEngineProcess, type EngineProcess, waitUntilReady } from '../../support/engine-process.ts';
 
 describe('rate limits on a real socket', () => {
   let engine: EngineProcess;
@@ -21,10 +20,7 @@ describe('rate limits on a real socket', () => {
       RATE_LIMIT_PER_MINUTE: '30',
     });
     cleanups.push(() => engine.child.kill('SIGKILL'));
-    await waitFor(async () => ((await getJson(engine.url('/readyz'))).status === 200 ? true : undefined), {
-      timeoutMs: 60_000,
-      what: '/readyz 200',
-    });
+    await waitUntilReady(engine, 60_000);
   }, 90_000);
 
   afterAll(() => {

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, startEngineProcess, type EngineProcess } from '../../support/engine-process.ts';
-import { waitFor } from '../../support/wait.ts';
+import { startEngineProcess, type EngineProcess, waitUntilReady } from '../../support/engine-process.ts';
 
 /** Test values only. */
 const JWT_SECRET = 'security-suite-secret-0123456789abcdef';
@@ -78,10 +77,7 @@ describe('API security on a real socket (embedded engine)', () => {
       RATE_LIMIT_PER_MINUTE: '100000',
     });
     cleanups.push(() => engine.child.kill('SIGKILL'));
-    await waitFor(async () => ((await getJson(engine.url('/readyz'))).status === 200 ? true : undefined), {
-      timeoutMs: 60_000,
-      what: '/readyz 200',
-    });
+    await waitUntilReady(engine, 60_000);
   }, 90_000);
 
   afterAll(() => {

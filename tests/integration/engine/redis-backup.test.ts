@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeEnvelope } from '../../../engine/backup.ts';
 import { Fleet, type DoctorView } from '../../../engine/fleet.ts';
-import { getJson, startEngineProcess } from '../../support/engine-process.ts';
+import { getJson, startEngineProcess, waitUntilReady } from '../../support/engine-process.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const redisUrl = () => {
@@ -71,10 +71,7 @@ describe('the Redis backup', () => {
 
     const second = await startEngineProcess({ ...common, DATA_DIR: temporaryDir(), SIMULATOR: 'false' });
     cleanups.push(() => void second.child.kill('SIGKILL'));
-    await waitFor(async () => ((await getJson(second.url('/readyz'))).status === 200 ? true : undefined), {
-      timeoutMs: 60_000,
-      what: 'restarted engine ready',
-    });
+    await waitUntilReady(second, 60_000);
 
     const pick = (doctor: DoctorView) => ({
       id: doctor.id,

@@ -5,8 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { getJson, startEngineProcess, type EngineProcess } from '../../support/engine-process.ts';
-import { waitFor } from '../../support/wait.ts';
+import { startEngineProcess, type EngineProcess, waitUntilReady } from '../../support/engine-process.ts';
 
 /** A service address the integration global setup exported. */
 export function required(name: 'KAFKA_BROKERS' | 'REDIS_URL'): string {
@@ -51,10 +50,7 @@ export async function startKafkaEngine(
     ...environment,
   });
   cleanups.add(() => void engine.child.kill('SIGKILL'));
-  await waitFor(async () => ((await getJson(engine.url('/readyz'))).status === 200 ? true : undefined), {
-    timeoutMs: 60_000,
-    what: '/readyz 200',
-  });
+  await waitUntilReady(engine, 60_000);
   return engine;
 }
 

@@ -3,24 +3,11 @@ import { LocationHistory } from '../../../engine/location-history.ts';
 import { createLogger } from '../../../engine/logger.ts';
 import { migrate } from '../../../engine/migrate.ts';
 import type { Store } from '../../../engine/store.ts';
-import { PgliteStore } from '../../../engine/store-pglite.ts';
-import { PostgresStore } from '../../../engine/store-postgres.ts';
-
-const implementations: [string, () => Promise<Store>][] = [
-  ['pglite', () => PgliteStore.open()],
-  [
-    'postgres',
-    async () => {
-      const url = process.env['DATABASE_URL'];
-      if (!url) throw new Error('DATABASE_URL is not set: the integration global setup starts PostgreSQL');
-      return new PostgresStore(url);
-    },
-  ],
-];
+import { storeImplementations } from '../../support/stores.ts';
 
 const day = Date.UTC(2026, 10, 22);
 
-describe.each(implementations)('location history: %s', (_name, open) => {
+describe.each(storeImplementations)('location history: %s', (_name, open) => {
   let store: Store;
   const doctor = `hist-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
 

@@ -1,23 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, readMigrations } from '../../../engine/migrate.ts';
 import type { Store } from '../../../engine/store.ts';
-import { PgliteStore } from '../../../engine/store-pglite.ts';
-import { PostgresStore } from '../../../engine/store-postgres.ts';
+import { storeImplementations } from '../../support/stores.ts';
 
 /** One suite, every implementation of the store interface. */
-const implementations: [string, () => Promise<Store>][] = [
-  ['pglite', () => PgliteStore.open()],
-  [
-    'postgres',
-    async () => {
-      const url = process.env['DATABASE_URL'];
-      if (!url) throw new Error('DATABASE_URL is not set: the integration global setup starts PostgreSQL');
-      return new PostgresStore(url);
-    },
-  ],
-];
 
-describe.each(implementations)('store: %s', (_name, open) => {
+describe.each(storeImplementations)('store: %s', (_name, open) => {
   let store: Store;
   const table = `store_suite_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
 

@@ -1,24 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../../engine/migrate.ts';
 import type { Store } from '../../../engine/store.ts';
-import { PgliteStore } from '../../../engine/store-pglite.ts';
-import { PostgresStore } from '../../../engine/store-postgres.ts';
+import { storeImplementations } from '../../support/stores.ts';
 import { TrafficSensorRegistry } from '../../../engine/traffic-sensors.ts';
 import { TotError } from '../../../geo/errors.ts';
 
-const implementations: [string, () => Promise<Store>][] = [
-  ['pglite', () => PgliteStore.open()],
-  [
-    'postgres',
-    async () => {
-      const url = process.env['DATABASE_URL'];
-      if (!url) throw new Error('DATABASE_URL is not set: the integration global setup starts PostgreSQL');
-      return new PostgresStore(url);
-    },
-  ],
-];
-
-describe.each(implementations)('traffic sensor registry: %s', (_name, open) => {
+describe.each(storeImplementations)('traffic sensor registry: %s', (_name, open) => {
   let store: Store;
   const prefix = `sens-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
   // Far from any other test's rows: a box in the South Atlantic holds only this run's sensors.

@@ -2,23 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../engine/audit-log.ts';
 import { migrate } from '../../../engine/migrate.ts';
 import type { Store } from '../../../engine/store.ts';
-import { PgliteStore } from '../../../engine/store-pglite.ts';
-import { PostgresStore } from '../../../engine/store-postgres.ts';
+import { storeImplementations } from '../../support/stores.ts';
 import { UserStore } from '../../../engine/users.ts';
 
-const implementations: [string, () => Promise<Store>][] = [
-  ['pglite', () => PgliteStore.open()],
-  [
-    'postgres',
-    async () => {
-      const url = process.env['DATABASE_URL'];
-      if (!url) throw new Error('DATABASE_URL is not set: the integration global setup starts PostgreSQL');
-      return new PostgresStore(url);
-    },
-  ],
-];
-
-describe.each(implementations)('users, refresh tokens and audit log: %s', (_name, open) => {
+describe.each(storeImplementations)('users, refresh tokens and audit log: %s', (_name, open) => {
   let store: Store;
   const tag = `u${process.pid}x${Math.floor(Math.random() * 1e9)}`;
   const email = (name: string) => `${name}.${tag}@example.test`;
