@@ -1,7 +1,7 @@
 /**
  * Equality of two fleets' state, for snapshot round trips (tests, restore checks, the backup's self-test).
  */
-import type { DoctorView, Fleet } from './fleet.ts';
+import { COUNTER_NAMES, type DoctorView, type Fleet } from './fleet.ts';
 
 function same(a: unknown, b: unknown): boolean {
   return Object.is(a, b);
@@ -52,15 +52,7 @@ export function fleetDifferences(a: Fleet, b: Fleet, limit = 20): string[] {
     const m = statsB.byStatus[status as keyof typeof statsB.byStatus];
     if (n !== m) add(`count of ${status}: ${n} ≠ ${m}`);
   }
-  for (const key of [
-    'fixesApplied',
-    'fixesStale',
-    'fixesUnknownDoctor',
-    'autoRegistered',
-    'offlineTimeouts',
-    'backOnline',
-    'statusChanges',
-  ] as const) {
+  for (const key of COUNTER_NAMES) {
     if (statsA[key] !== statsB[key]) add(`${key}: ${statsA[key]} ≠ ${statsB[key]}`);
   }
   if (a.resolution === b.resolution) {

@@ -58,7 +58,8 @@ import {
 
 export * from './fleet-types.ts';
 
-const COUNTER_NAMES = [
+/** The fleet's counters (stats() and the snapshot keep each of them). */
+export const COUNTER_NAMES = [
   'fixesApplied',
   'fixesStale',
   'fixesUnknownDoctor',

@@ -1,17 +1,9 @@
+import type { Fix } from './fleet-types.ts';
 import type { Logger } from './logger.ts';
 import type { SqlExecutor } from './store.ts';
 
-/** A fix as the history keeps it. */
-export interface HistoryFix {
-  doctorId: string;
-  lat: number;
-  lng: number;
-  ts: number;
-  accuracy?: number;
-  speed?: number;
-  heading?: number;
-  battery?: number;
-}
+/** A fix as the history keeps it: the stream fix without the phone's sequence counter. */
+export type HistoryFix = Omit<Fix, 'seq'>;
 
 /** Options of {@link LocationHistory}. */
 export interface LocationHistoryOptions {

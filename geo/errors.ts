@@ -48,3 +48,17 @@ export function assertLatLng(lat: number, lng: number): void {
     });
   }
 }
+
+/** Throws `GEO_INVALID_ARGUMENT` (field `now`) unless `now` is a finite number of ms since the epoch. */
+export function assertTime(now: number): void {
+  if (!Number.isFinite(now)) {
+    throw new TotError(
+      'GEO_INVALID_ARGUMENT',
+      `now must be a finite number of ms since the epoch, got ${now}`,
+      {
+        field: 'now',
+        value: now,
+      },
+    );
+  }
+}

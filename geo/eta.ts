@@ -8,7 +8,7 @@
  */
 import { getHexagonEdgeLengthAvg, gridPathCells, latLngToCell, cellToLatLng, UNITS } from 'h3-js';
 import { haversineKm } from './distance.ts';
-import { TotError } from './errors.ts';
+import { assertTime, TotError } from './errors.ts';
 import type { LatLng, TrafficField } from './traffic-field.ts';
 
 /**
@@ -169,16 +169,7 @@ function prepareTrip(
 ): Trip {
   assertPoint(origin, 'origin');
   assertPoint(destination, 'destination');
-  if (!Number.isFinite(now)) {
-    throw new TotError(
-      'GEO_INVALID_ARGUMENT',
-      `now must be a finite number of ms since the epoch, got ${now}`,
-      {
-        field: 'now',
-        value: now,
-      },
-    );
-  }
+  assertTime(now);
   const originCell = latLngToCell(origin.lat, origin.lng, field.resolution);
   const destinationCell = latLngToCell(destination.lat, destination.lng, field.resolution);
   return {

@@ -4,7 +4,7 @@
  * can drive it from a timer (driver.ts) and benchmarks can drive it as fast as they like.
  */
 import { MOSCOW_WEEKDAY_FREE_FLOW_KMH } from '../../geo/traffic-field.ts';
-import { TotError } from '../../geo/errors.ts';
+import { assertTime, TotError } from '../../geo/errors.ts';
 import { City } from './city.ts';
 import { resolveSimulatorConfig, type SimulatorConfig, type SimulatorOptions } from './config.ts';
 import { SimulatedDetectors, type DetectorSite } from './detectors.ts';
@@ -174,16 +174,7 @@ export class CitySimulator {
    * @throws TotError `GEO_INVALID_ARGUMENT` when `now` is not a finite number or is earlier than the previous call's.
    */
   step(now: number): SimStep {
-    if (!Number.isFinite(now)) {
-      throw new TotError(
-        'GEO_INVALID_ARGUMENT',
-        `now must be a finite number of ms since the epoch, got ${now}`,
-        {
-          field: 'now',
-          value: now,
-        },
-      );
-    }
+    assertTime(now);
     const out: SimStep = { fixes: [], readings: [], duty: [], statuses: [] };
     let from = this.lastNow;
     if (from === undefined) {
