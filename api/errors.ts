@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { CONFIG_ERROR_CODES } from '../engine/config.ts';
 import { ENGINE_ERROR_CODES } from '../engine/errors.ts';
+import { DISPATCH_ERROR_CODES } from '../dispatch/errors.ts';
 import { GEO_ERROR_CODES, TotError } from '../geo/errors.ts';
 
 /** Codes thrown by api/. */
@@ -48,6 +49,7 @@ export const ERROR_CODES = [
   ...GEO_ERROR_CODES,
   ...CONFIG_ERROR_CODES,
   ...ENGINE_ERROR_CODES,
+  ...DISPATCH_ERROR_CODES,
   ...API_ERROR_CODES,
 ] as const;
 
@@ -82,6 +84,11 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorEntry> = {
   ENGINE_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable' },
   ENGINE_SENSOR_NOT_FOUND: { status: 404, title: 'Traffic sensor not found' },
   ENGINE_INVALID_SENSOR: { status: 400, title: 'Invalid traffic sensor' },
+  DISPATCH_BOOKING_NOT_FOUND: { status: 404, title: 'Booking not found' },
+  DISPATCH_INVALID_TRANSITION: { status: 409, title: 'Booking transition not allowed' },
+  DISPATCH_INVALID_BOOKING: { status: 400, title: 'Invalid booking' },
+  DISPATCH_OFFER_NOT_OPEN: { status: 409, title: 'Offer not open' },
+  DISPATCH_DOCTOR_UNAVAILABLE: { status: 409, title: 'Doctor unavailable' },
   API_NOT_FOUND: { status: 404, title: 'Not found' },
   API_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   API_VALIDATION_FAILED: { status: 400, title: 'Validation failed' },
