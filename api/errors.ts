@@ -89,6 +89,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorEntry> = {
   DISPATCH_INVALID_BOOKING: { status: 400, title: 'Invalid booking' },
   DISPATCH_OFFER_NOT_OPEN: { status: 409, title: 'Offer not open' },
   DISPATCH_DOCTOR_UNAVAILABLE: { status: 409, title: 'Doctor unavailable' },
+  DISPATCH_INVALID_ASSIGNMENT: { status: 500, title: 'Invalid assignment problem' },
   API_NOT_FOUND: { status: 404, title: 'Not found' },
   API_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   API_VALIDATION_FAILED: { status: 400, title: 'Validation failed' },

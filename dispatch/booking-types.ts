@@ -224,19 +224,95 @@ export interface OfferChannel {
 }
 
 /**
- * A rectangular assignment problem: `rows` bookings × `cols` doctors, `costs[r * cols + c]` the cost of giving doctor
- * c to booking r, `Infinity` where the pair is not allowed.
+ * A sparse rectangular assignment problem: `rows` bookings, `cols` doctors, and for each booking only its candidates,
+ * in compressed sparse rows: the candidates of row r are `colIndex[rowStart[r] .. rowStart[r + 1])` with the costs at
+ * the same positions of `costs` (finite, ≥ 0). Leaving row r without a doctor costs `unassignedCost[r]` (finite, > any
+ * of its candidate costs makes it always prefer a doctor; the priority of the booking sets how much more). The
+ * solution minimises Σ cost of the chosen pairs + Σ unassignedCost of the rows left out, each column used at most once.
  */
 export interface AssignmentProblem {
   rows: number;
   cols: number;
+  /** rows + 1 offsets into colIndex/costs, non-decreasing, rowStart[0] = 0, rowStart[rows] = colIndex.length. */
+  rowStart: Int32Array;
+  /** Column of each candidate, in [0, cols); a column appears at most once per row. */
+  colIndex: Int32Array;
   costs: Float64Array;
+  unassignedCost: Float64Array;
+}
+
+/** The solution of an {@link AssignmentProblem}: for each row the column assigned, or -1; and its total cost. */
+export interface AssignmentSolution {
+  rowToCol: Int32Array;
+  totalCost: number;
+}
+
+/** Solves {@link AssignmentProblem}s exactly. Implemented in-thread (dispatch/) and on piscina workers (workers/). */
+export interface AssignmentSolver {
+  /** @throws TotError `DISPATCH_INVALID_ASSIGNMENT` for a malformed problem. */
+  solve(problem: AssignmentProblem): Promise<AssignmentSolution>;
+}
+
+/** Which bookings {@link DispatchService.list} returns; all filters are optional and combine with AND. */
+export interface BookingListFilter {
+  patientId?: string;
+  doctorId?: string;
+  status?: readonly BookingStatus[];
+  /** Newest first; at most `limit` (default 50, at most 500), after the booking with id `after` when given. */
+  limit?: number;
+  after?: string;
+}
+
+/** What a booking would cost, as quoted before it is made (roubles). */
+export interface PriceEstimate {
+  price: number;
+  currency: 'RUB';
+  /** Straight-line distance from the nearest suitable available doctor, km; undefined when nobody is near. */
+  nearestDoctorKm?: number;
+  etaSeconds?: number;
+  breakdown: { item: string; amount: number }[];
+}
+
+/** A change of a booking, as listeners (patient tracking, the live map) receive it. */
+export interface BookingChange {
+  booking: Booking;
+  update: BookingStatusUpdate;
 }
 
 /**
- * Solves {@link AssignmentProblem}s: the assignment with the most allowed pairs and, among those, the least total
- * cost. Returns for each row the column assigned, or -1. Implemented on piscina workers (workers/) and in-thread.
+ * The dispatcher as the API, the simulator and the live map use it (dispatch/dispatcher.ts implements it). Every
+ * method validates its arguments and either changes the booking and records the transition, or throws and changes
+ * nothing. `by` is who asks; authorization (who may ask) is the API's job.
  */
-export interface AssignmentSolver {
-  solve(problem: AssignmentProblem): Promise<Int32Array>;
+export interface DispatchService {
+  /** Creates a booking and starts the search (an emergency is matched before this resolves). */
+  create(request: BookingRequest, by: Actor): Promise<Booking>;
+  /** @throws TotError `DISPATCH_BOOKING_NOT_FOUND`. */
+  get(id: string): Promise<Booking>;
+  list(filter: BookingListFilter): Promise<Booking[]>;
+  /** The recorded transitions of a booking, oldest first. @throws `DISPATCH_BOOKING_NOT_FOUND`. */
+  history(id: string): Promise<BookingStatusUpdate[]>;
+  /** Bookings not yet completed or cancelled, from memory. */
+  active(): Booking[];
+  /** The booking holding a doctor (offered … in_progress), if any. */
+  bookingOfDoctor(doctorId: string): Booking | undefined;
+  cancel(id: string, by: Actor, reason: string): Promise<Booking>;
+  /** The offered doctor accepts. @throws `DISPATCH_OFFER_NOT_OPEN` when the offer is not theirs or has lapsed. */
+  accept(id: string, doctorId: string, by: Actor): Promise<Booking>;
+  /** The offered doctor declines; the search goes on without them. */
+  decline(id: string, doctorId: string, by: Actor, reason?: string): Promise<Booking>;
+  /** The assigned doctor reports arrival, the start and the end of the visit. */
+  arrived(id: string, doctorId: string, by: Actor): Promise<Booking>;
+  start(id: string, doctorId: string, by: Actor): Promise<Booking>;
+  complete(id: string, doctorId: string, by: Actor): Promise<Booking>;
+  /** Dispatcher override: give the booking to this doctor now (no offer). @throws `DISPATCH_DOCTOR_UNAVAILABLE`. */
+  assign(id: string, doctorId: string, by: Actor): Promise<Booking>;
+  /** Dispatcher override: take the doctor off the booking and search again. */
+  reassign(id: string, by: Actor, reason: string): Promise<Booking>;
+  changePriority(id: string, priority: TriageCategory, by: Actor): Promise<Booking>;
+  estimatePrice(
+    request: Pick<BookingRequest, 'lat' | 'lng' | 'callType' | 'priority' | 'specialization'>,
+  ): PriceEstimate;
+  /** Calls `listener` after every recorded change; returns the unsubscribe function. */
+  onChange(listener: (change: BookingChange) => void): () => void;
 }

@@ -14,6 +14,8 @@ export const DISPATCH_ERROR_CODES = [
   'DISPATCH_OFFER_NOT_OPEN',
   /** The doctor named for a manual assignment cannot take it (not available, unknown, or already bound). */
   'DISPATCH_DOCTOR_UNAVAILABLE',
+  /** An assignment problem with inconsistent arrays, a column out of range or a non-finite cost. */
+  'DISPATCH_INVALID_ASSIGNMENT',
 ] as const;
 
 /** One of {@link DISPATCH_ERROR_CODES}. */
