@@ -204,3 +204,26 @@ export interface FleetStats {
   queries: QueryCost;
   lastQuery: QueryCost;
 }
+
+/** A placed doctor as {@link Fleet.drainChanged} reports it: where they are now and their status. */
+export interface DoctorChange {
+  readonly id: string;
+  readonly lat: number;
+  readonly lng: number;
+  readonly status: DoctorStatus;
+  /** Degrees clockwise from north, when the last fix carried it. */
+  readonly heading?: number;
+  /** m/s, when the last fix carried it. */
+  readonly speed?: number;
+}
+
+/** What changed in the fleet since the previous {@link Fleet.drainChanged}. */
+export interface FleetChanges {
+  /** Placed doctors whose position or status changed, each once, with their current state. */
+  changed: DoctorChange[];
+  /**
+   * Doctors forgotten ({@link Fleet.remove}). Apply these before `changed`: an id forgotten and placed again in the
+   * same interval is in both.
+   */
+  removed: string[];
+}

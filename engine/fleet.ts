@@ -35,6 +35,7 @@ import {
   type UnplacedDoctor,
   unplacedDoctor,
 } from './fleet-doctors.ts';
+import { ChangeJournal } from './fleet-changes.ts';
 import { OfflineQueue } from './fleet-offline-queue.ts';
 import { type FleetColumns, decodeFleetSnapshot, encodeFleetSnapshot } from './fleet-snapshot.ts';
 import { SpecializationRegistry } from './fleet-specializations.ts';
@@ -45,10 +46,12 @@ import {
   type DoctorProfile,
   type DoctorStatus,
   type DoctorStatusChanged,
+  type DoctorChange,
   type DoctorView,
   type DoctorWentOffline,
   type Fix,
   type FixOutcome,
+  type FleetChanges,
   type FleetEvent,
   type FleetHit,
   type FleetNearbyOptions,
@@ -89,6 +92,7 @@ export class Fleet {
   private readonly clinicIds: string[] = [];
   private readonly clinicCodes = new Map<string, number>();
   private readonly offlineQueue: OfflineQueue;
+  private readonly changes = new ChangeJournal();
   private events: FleetEvent[] = [];
   private readonly counters: Record<CounterName, number> = {
     fixesApplied: 0,
@@ -188,6 +192,7 @@ export class Fleet {
     if (slot >= 0) {
       this.offlineQueue.cancel(slot);
       this.index.remove(id);
+      this.changes.markRemoved(id);
       return true;
     }
     const doctor = this.unplaced.get(id);
@@ -238,6 +243,7 @@ export class Fleet {
       slot = this.place(id, fix.lat, fix.lng, doctor, now);
     }
     doctors.writeFix(slot, fix, now);
+    this.changes.mark(slot);
     this.counters.fixesApplied++;
     if (this.index.statusAt(slot) === OFFLINE) {
       if (doctors.offlineReason(slot) !== REASON_TIMEOUT) return 'applied';
@@ -273,6 +279,7 @@ export class Fleet {
     checkTransition(id, from, to);
     if (slot >= 0) {
       this.index.setStatusAt(slot, to);
+      this.changes.mark(slot);
       if (to === OFFLINE) {
         this.doctors.setOffline(slot, REASON_OFF_DUTY, from);
         this.offlineQueue.cancel(slot);
@@ -326,6 +333,7 @@ export class Fleet {
       if (deadline > now) return deadline;
       const previous = this.index.statusAt(slot);
       this.index.setStatusAt(slot, OFFLINE);
+      this.changes.mark(slot);
       doctors.setOffline(slot, REASON_TIMEOUT, previous);
       this.counters.offlineTimeouts++;
       wentOffline.push({
@@ -347,6 +355,19 @@ export class Fleet {
     const events = this.events;
     this.events = [];
     return events;
+  }
+
+  /**
+   * Takes what changed since the last call: every placed doctor whose position or status changed (once each, with
+   * the current state), and the ids forgotten. Costs the doctors that changed, not the fleet. A fleet rebuilt from a
+   * snapshot starts with an empty journal: a reader that finds a new Fleet object starts over from a full read.
+   */
+  drainChanged(): FleetChanges {
+    const changed: DoctorChange[] = [];
+    const removed = this.changes.drain((slot) => {
+      if (this.index.isLive(slot)) changed.push(this.changeAt(slot));
+    });
+    return { changed, removed };
   }
 
   /** A doctor's current state, or undefined. */
@@ -625,6 +646,7 @@ export class Fleet {
     if (capacity <= this.capacity) return;
     this.doctors.ensureCapacity(capacity);
     this.offlineQueue.ensureCapacity(capacity);
+    this.changes.ensureCapacity(capacity);
     this.capacity = capacity;
   }
 
@@ -714,6 +736,21 @@ export class Fleet {
       offlineReason: reason,
       statusBeforeOffline: reason === 'timeout' ? statusName(doctors.statusBeforeOffline(slot)) : undefined,
     };
+  }
+
+  private changeAt(slot: number): DoctorChange {
+    const index = this.index;
+    const heading = this.doctors.heading(slot);
+    const speed = this.doctors.speed(slot);
+    const change: { -readonly [K in keyof DoctorChange]: DoctorChange[K] } = {
+      id: index.idAt(slot),
+      lat: index.latAt(slot),
+      lng: index.lngAt(slot),
+      status: statusName(index.statusAt(slot)),
+    };
+    if (!Number.isNaN(heading)) change.heading = heading;
+    if (!Number.isNaN(speed)) change.speed = speed;
+    return change;
   }
 
   private viewUnplaced(id: string, doctor: UnplacedDoctor): DoctorView {
