@@ -29,6 +29,29 @@ export interface SocketConnection {
 }
 
 /**
+ * A connection that can join publish/subscribe topics: a frame published once on a topic (see {@link TopicPublisher})
+ * reaches every connection subscribed to it, without a per-connection send from JavaScript.
+ */
+export interface TopicConnection extends SocketConnection {
+  /** Joins `topic`; returns false when the socket is closed (or was already subscribed). */
+  subscribe(topic: string): boolean;
+  /** Leaves `topic`; returns false when the socket is closed or was not subscribed. */
+  unsubscribe(topic: string): boolean;
+}
+
+/**
+ * The publishing side of topics, given to a route by the server it is attached to ({@link SocketRoute.bind}).
+ * Publishing copies the frame into each subscriber's send queue natively; a subscriber whose queue is over the route's
+ * `maxBackpressure` is skipped by uWS, so routes watch backpressure themselves before publishing.
+ */
+export interface TopicPublisher {
+  /** Sends a text (string) or binary frame to every subscriber of `topic`; returns whether anyone was subscribed. */
+  publish(topic: string, data: string | Uint8Array): boolean;
+  /** Number of connections subscribed to `topic`. */
+  subscriberCount(topic: string): number;
+}
+
+/**
  * A WebSocket endpoint on the HTTP server's app. The route's logic stays free of uWS: it gets copied requests, byte
  * frames and a {@link SocketConnection}, so that it can be tested without sockets. Handlers use method syntax so that
  * a route typed with its own session type fits `SocketRoute<unknown>`.
@@ -47,12 +70,24 @@ export interface SocketRoute<Session> {
    * problem+json (e.g. 401) and no socket is opened.
    */
   accept(request: UpgradeRequest): Session | Promise<Session>;
-  /** The socket opened; `connection` is how the session replies. */
-  open(session: Session, connection: SocketConnection): void;
+  /** The socket opened; `connection` is how the session replies (and joins topics). */
+  open(session: Session, connection: TopicConnection): void;
   /** A frame arrived; `data` is a copy the handler may keep. */
   message(session: Session, data: Uint8Array, isBinary: boolean): void;
   /** The socket closed (peer, timeout, {@link SocketConnection.end} or shutdown). */
   close(session: Session, code: number): void;
+  /** The socket's send queue shrank after backpressure (uWS `drain`); optional. */
+  drain?(session: Session): void;
+  /**
+   * Called once when the route is attached to a server, with that server's topics; routes that publish keep it.
+   * Optional: routes without pub/sub leave it out.
+   */
+  bind?(topics: TopicPublisher): void;
+  /**
+   * Whether uWS closes a socket whose queue would exceed `maxBackpressure` instead of silently dropping the frame
+   * (default false). A route whose frames must not go missing unnoticed sets it, as a safety net behind its own checks.
+   */
+  closeOnBackpressureLimit?: boolean;
 }
 
 interface UserData {
@@ -82,6 +117,8 @@ export function attachSocketRoute(
     maxPayloadLength: route.maxPayloadLength,
     idleTimeout: route.idleTimeoutSeconds,
     maxBackpressure: route.maxBackpressure,
+    // Typed as a number by uWS (a flag in C++): 1 closes, 0 drops.
+    closeOnBackpressureLimit: route.closeOnBackpressureLimit ? 1 : 0,
     sendPingsAutomatically: true,
     compression: uWS.DISABLED,
     upgrade: (res, req, context) => {
@@ -142,11 +179,18 @@ export function attachSocketRoute(
       }
       route.close(data.session, code);
     },
+    drain: (ws) => {
+      route.drain?.(ws.getUserData().session);
+    },
+  });
+  route.bind?.({
+    publish: (topic, data) => app.publish(topic, data, typeof data !== 'string'),
+    subscriberCount: (topic) => app.numSubscribers(topic),
   });
 }
 
 /** {@link SocketConnection} over a uWS WebSocket. */
-class UwsConnection implements SocketConnection {
+class UwsConnection implements TopicConnection {
   private closed = false;
 
   constructor(private readonly ws: uWS.WebSocket<UserData>) {}
@@ -174,6 +218,14 @@ class UwsConnection implements SocketConnection {
     if (this.closed) return;
     this.closed = true;
     this.ws.end(code, reason);
+  }
+
+  subscribe(topic: string): boolean {
+    return !this.closed && this.ws.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): boolean {
+    return !this.closed && this.ws.unsubscribe(topic);
   }
 
   /** uWS calls close after which the WebSocket object must not be used. */
