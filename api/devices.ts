@@ -13,6 +13,11 @@ export interface DeviceEntry {
 export interface Device {
   deviceId: string;
   doctorId: string;
+  /**
+   * The signed-in doctor user when the phone socket was opened with an access token instead of a device token
+   * (api/gateway/doctor-user-auth.ts); the device id is then `user:<userId>`.
+   */
+  userId?: string;
 }
 
 /**

@@ -5,6 +5,9 @@ import { errorFrameOf, type ErrorFrame } from '../errors.ts';
 import type { SocketConnection, SocketRoute } from '../sockets.ts';
 import { batchOfFrame, type Batch, type BatchId, type Rejection } from './fix-intake.ts';
 import type { PhoneGateway } from './phone-gateway.ts';
+import { deviceOfAccessToken, type DoctorUserAuthentication } from './doctor-user-auth.ts';
+import { isOfferAnswer, type OfferAckFrame, type OfferAnswers } from './offer-answers.ts';
+import type { OfferFrame, OfferWithdrawnFrame, PhoneOfferChannel } from './offer-channel.ts';
 
 /** Limits of the phone socket; the values are documented in docs/API.md. */
 export interface PhoneSocketLimits {
@@ -40,10 +43,27 @@ export interface AckFrame {
 }
 
 /** An error frame answering one frame; the socket stays open. */
-export type FrameError = ErrorFrame & { frame: number; batchId?: BatchId };
+export type FrameError = ErrorFrame & { frame: number; batchId?: BatchId; bookingId?: string };
 
 /** A reply to one frame, sent in the frame's encoding (JSON text for text, msgpack binary for binary). */
-export type Reply = { binary: boolean; frame: AckFrame | FrameError };
+export type Reply = { binary: boolean; frame: AckFrame | OfferAckFrame | FrameError };
+
+/** A frame the server sends unasked (offers and their withdrawal), in the phone's encoding. */
+export type Pushed = { binary: boolean; frame: OfferFrame | OfferWithdrawnFrame };
+
+/** What connects the phone socket to dispatch: offers out, answers in. */
+export interface PhoneSocketOffers {
+  channel: PhoneOfferChannel;
+  answers: OfferAnswers;
+}
+
+/** Optional parts of the phone socket; without them it carries fixes only, authenticated by device tokens. */
+export interface PhoneSocketOptions {
+  /** Offers to the socket's doctor and their `accept` / `decline` frames. */
+  offers?: PhoneSocketOffers;
+  /** Lets a doctor user's access token (`?access_token=`) open the socket, e.g. from a browser page. */
+  doctorUsers?: DoctorUserAuthentication;
+}
 
 // Plain maps and arrays both ways: phones in any language read and write them.
 const packr = new Packr({ useRecords: false });
@@ -57,12 +77,18 @@ export class PhoneSession {
   private frames = 0;
   private inFlight = 0;
   private connection: SocketConnection | undefined;
+  /** Whether offers go out as msgpack: the encoding of the phone's last frame (or `?encoding=msgpack` before one). */
+  private binaryOut: boolean;
+  private detachOffers: (() => void) | undefined;
 
   constructor(
     readonly device: Device,
     private readonly gateway: PhoneGateway,
     private readonly limits: PhoneSocketLimits = PHONE_SOCKET_LIMITS,
-  ) {}
+    private readonly links: { offers?: PhoneSocketOffers; binaryOut?: boolean } = {},
+  ) {
+    this.binaryOut = links.binaryOut ?? false;
+  }
 
   /**
    * Handles one frame: binary frames are msgpack, text frames JSON; either holds a fix, an array of fixes, or
@@ -80,7 +106,11 @@ export class PhoneSession {
           { limit: this.limits.maxFramesInFlight },
         );
       }
-      batch = batchOfFrame(decode(data, isBinary));
+      const value = decode(data, isBinary);
+      this.binaryOut = isBinary;
+      const offers = this.links.offers;
+      if (offers && isOfferAnswer(value)) return await this.answer(offers.answers, frame, value, isBinary);
+      batch = batchOfFrame(value);
       this.inFlight++;
       try {
         const ack = await this.gateway.submit(this.device, batch.candidates, 'ws');
@@ -108,9 +138,49 @@ export class PhoneSession {
     }
   }
 
-  /** Binds the session to its open socket. */
+  /**
+   * Answers an offer (`accept` / `decline`) for the socket's doctor; resolves with the ack or an error frame naming the
+   * booking, never rejects.
+   */
+  private async answer(
+    answers: OfferAnswers,
+    frame: number,
+    value: unknown,
+    binary: boolean,
+  ): Promise<Reply> {
+    this.inFlight++;
+    try {
+      return { binary, frame: { type: 'ack', frame, ...(await answers.answer(this.device, value)) } };
+    } catch (error) {
+      this.gateway.countRefusal('ws', error);
+      const bookingId = (value as { bookingId?: unknown }).bookingId;
+      return {
+        binary,
+        frame: { ...errorFrameOf(error), frame, ...(typeof bookingId === 'string' ? { bookingId } : {}) },
+      };
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Binds the session to its open socket; with offers, the socket starts receiving its doctor's offers. */
   attach(connection: SocketConnection): void {
     this.connection = connection;
+    const offers = this.links.offers;
+    if (offers) {
+      this.detachOffers = offers.channel.attach(this.device.doctorId, { push: (frame) => this.push(frame) });
+    }
+  }
+
+  /** Sends an offer or its withdrawal in the phone's encoding, with the backpressure rule of {@link deliver}. */
+  push(frame: OfferFrame | OfferWithdrawnFrame): boolean {
+    return this.deliver({ binary: this.binaryOut, frame });
+  }
+
+  /** The socket closed: no more offers to it. */
+  detach(): void {
+    this.detachOffers?.();
+    this.detachOffers = undefined;
   }
 
   /** Handles a frame and sends the reply on the attached socket. */
@@ -124,7 +194,7 @@ export class PhoneSession {
    * only make the phone resend, while the close tells it to reconnect and resend what is unacknowledged (applying is
    * idempotent). Returns whether the reply was sent.
    */
-  deliver(reply: Reply): boolean {
+  deliver(reply: Reply | Pushed): boolean {
     const connection = this.connection;
     if (!connection?.open) return false;
     if (connection.bufferedAmount() > this.limits.maxBufferedBytes) {
@@ -144,11 +214,14 @@ export class PhoneSession {
 /**
  * The phone WebSocket at `/v1/doctor`. The device authenticates at the upgrade with `Authorization: Bearer <token>` or
  * `?token=<token>` (browsers' and many phone libraries' WebSocket clients cannot set headers); a missing or wrong
- * token is answered 401 API_UNAUTHORIZED and no socket opens.
+ * token is answered 401 API_UNAUTHORIZED and no socket opens. With `options.doctorUsers`, `?access_token=<JWT>` of a
+ * doctor user with a linked profile opens it too (401 API_TOKEN_*, 403 API_FORBIDDEN otherwise). With
+ * `options.offers`, the socket receives its doctor's offers and takes `accept` / `decline` frames.
  */
 export function phoneSocketRoute(
   gateway: PhoneGateway,
   limits: PhoneSocketLimits = PHONE_SOCKET_LIMITS,
+  options: PhoneSocketOptions = {},
 ): SocketRoute<PhoneSession> {
   return {
     pattern: '/v1/doctor',
@@ -157,9 +230,23 @@ export function phoneSocketRoute(
     // Above maxBufferedBytes, so that the session's own check (which closes with a reason) acts before uWS drops frames.
     maxBackpressure: limits.maxBufferedBytes * 4,
     accept: (request) => {
+      const links = {
+        ...(options.offers ? { offers: options.offers } : {}),
+        binaryOut: request.query.get('encoding') === 'msgpack',
+      };
+      const accessToken = request.query.get('access_token');
+      if (accessToken !== null && options.doctorUsers) {
+        return deviceOfAccessToken(options.doctorUsers, accessToken).then(
+          (device) => new PhoneSession(device, gateway, limits, links),
+          (error: unknown) => {
+            gateway.countRefusal('ws', error);
+            throw error;
+          },
+        );
+      }
       try {
         const device = gateway.devices.authenticateToken(tokenOf(request.headers, request.query));
-        return new PhoneSession(device, gateway, limits);
+        return new PhoneSession(device, gateway, limits, links);
       } catch (error) {
         gateway.countRefusal('ws', error);
         throw error;
@@ -170,7 +257,8 @@ export function phoneSocketRoute(
       gateway.metrics?.connections.inc();
     },
     message: (session, data, isBinary) => session.onFrame(data, isBinary),
-    close: () => {
+    close: (session) => {
+      session.detach();
       gateway.metrics?.connections.dec();
     },
   };
