@@ -86,26 +86,33 @@ export function authRateLimiter(options: { perMinute?: number; redis?: Redis } =
   });
 }
 
-/** What the server limits: every request by client IP, and by user once authenticated. */
+/**
+ * What the server limits. A request with a valid bearer token spends its user's budget (`user:<id>`), so users behind
+ * one address (an office, a carrier's NAT) do not share one budget and one user's exhaustion limits only that user; a
+ * request without one — no token, a bad or expired token, or a phone's device token — spends its client IP's budget
+ * (`ip:<address>`).
+ */
 export interface RateLimitPolicy {
-  /** Limiter of each client IP, and of each authenticated user (keys `ip:…` and `user:…`). */
+  /** Limiter of each client IP. */
   limiter: RequestLimiter;
+  /** Limiter of each signed-in user; unset: signed-in users spend their IP's budget like everyone else. */
+  userLimiter?: RequestLimiter;
 }
 
 /**
- * Takes one request from the client's budget, and from the user's when the request carries an authenticated
- * `principal` with an `id`. Exempt paths are never counted.
+ * Takes one request from the signed-in user's budget when the request carries a verified `principal` (and the policy
+ * has a user limiter), else from its client IP's. Exempt paths are never counted.
  *
  * @throws TotError `API_RATE_LIMITED` as {@link RequestLimiter.consume}.
  */
 export async function consumeRequest(
   policy: RateLimitPolicy,
-  request: { path: string; remoteAddress: string; principal?: unknown },
+  request: { path: string; remoteAddress: string; principal?: { userId: string } | undefined },
 ): Promise<void> {
   if (RATE_LIMIT_EXEMPT_PATHS.has(request.path)) return;
-  await policy.limiter.consume(`ip:${request.remoteAddress}`);
-  const principal = request.principal as { id?: unknown } | undefined;
-  if (principal && (typeof principal.id === 'string' || typeof principal.id === 'number')) {
-    await policy.limiter.consume(`user:${String(principal.id)}`);
+  if (request.principal && policy.userLimiter) {
+    await policy.userLimiter.consume(`user:${request.principal.userId}`);
+    return;
   }
+  await policy.limiter.consume(`ip:${request.remoteAddress}`);
 }

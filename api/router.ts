@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { TotError } from '../geo/errors.ts';
+import type { Principal } from './auth/tokens.ts';
 
 /** HTTP methods the router serves. */
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -20,6 +21,12 @@ export interface ApiRequest {
   form?: URLSearchParams;
   /** Remote address as text, for logs and audit. */
   remoteAddress: string;
+  /**
+   * The verified principal of the request's bearer token, set only by the server (which verifies the token once, for
+   * the per-user rate limit); absent when there was no valid token or the request did not come through the server.
+   * The guards use it instead of verifying again.
+   */
+  principal?: Principal;
 }
 
 /** A response: JSON bodies are serialised by the server; a string is sent as is with its content type. */

@@ -7,6 +7,7 @@ import { problemOf } from './errors.ts';
 import { consumeRequest, type RateLimitPolicy } from './rate-limit.ts';
 import type { ApiRequest, ApiResponse, Method, Router } from './router.ts';
 import type { FinishedRequest } from './auth/audit.ts';
+import type { Principal } from './auth/tokens.ts';
 import { attachSocketRoute, type SocketConnection, type SocketRoute } from './sockets.ts';
 
 /** Options of {@link HttpServer}. */
@@ -29,6 +30,12 @@ export interface HttpServerOptions {
   cors?: CorsOrigins;
   /** Per-client request budget (api/rate-limit.ts); unset: no limit. */
   rateLimit?: RateLimitPolicy;
+  /**
+   * Verifies a request's bearer token once, before the rate limit (api/auth/guards.ts `bearerPrincipal`): a verified
+   * principal spends its user's budget and is handed to the guards on `request.principal`. Undefined for no token or
+   * a bad one. Unset: no request carries a principal and the guards verify tokens themselves.
+   */
+  authenticate?: (headers: Record<string, string>) => Promise<Principal | undefined>;
 }
 
 const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -170,10 +177,20 @@ export class HttpServer {
         route = match.pattern;
         params = match.params;
       }
-      if (this.options.rateLimit) await consumeRequest(this.options.rateLimit, incoming);
-      const content =
-        method === 'GET' || method === 'DELETE' ? {} : await this.readBody(res, state, incoming.headers);
-      const request: Omit<ApiRequest, 'params'> = { ...incoming, method, ...content };
+      // uWS hands the body only to a reader attached before the first await, so it is read while the token and the
+      // budget are checked; a refusal below leaves it unread (the catch keeps that rejection handled).
+      const body =
+        method === 'GET' || method === 'DELETE' ? undefined : this.readBody(res, state, incoming.headers);
+      body?.catch(() => {});
+      const principal = await this.options.authenticate?.(incoming.headers);
+      if (this.options.rateLimit) await consumeRequest(this.options.rateLimit, { ...incoming, principal });
+      const content = body ? await body : {};
+      const request: Omit<ApiRequest, 'params'> = {
+        ...incoming,
+        method,
+        ...content,
+        ...(principal ? { principal } : {}),
+      };
       response = await this.options.router.handle(request);
     } catch (error) {
       const problem = problemOf(error, incoming.path);

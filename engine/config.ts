@@ -246,10 +246,15 @@ export const environmentSchema = z.object({
    * CORS headers, browsers refuse cross-origin calls.
    */
   CORS_ORIGINS: corsOrigins.optional(),
-  /** Requests per minute per client IP (and per signed-in user); /healthz, /readyz and /metrics are exempt. */
+  /** Requests per minute per client IP without a valid bearer token; /healthz, /readyz, /metrics exempt. */
   RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(600),
   /** Requests per minute per client IP to POST /v1/auth/* (sign-in): kept low against password guessing. */
   RATE_LIMIT_AUTH_PER_MINUTE: integer(1, 10_000).default(10),
+  /**
+   * Requests per minute per signed-in user (a valid bearer token): such requests spend the user's budget instead of
+   * their IP's, so users behind one address do not share one.
+   */
+  RATE_LIMIT_USER_PER_MINUTE: integer(1, 1_000_000).default(600),
 });
 
 /** The validated configuration. */

@@ -20,6 +20,16 @@ export const ENGINE_ERROR_CODES = [
   'ENGINE_SENSOR_NOT_FOUND',
   /** A traffic sensor with a missing or bad field (id, kind, lat/lng, text lengths); nothing was written. */
   'ENGINE_INVALID_SENSOR',
+  /** No clinic with that id (or one the caller may not see). */
+  'ENGINE_CLINIC_NOT_FOUND',
+  /** No doctor profile with that doctor id (or, for GET /v1/me/doctor, none linked to the caller). */
+  'ENGINE_PROFILE_NOT_FOUND',
+  /** A user named in a request (e.g. the user to link to a profile) does not exist. */
+  'ENGINE_USER_NOT_FOUND',
+  /** A value that must be unique is taken (a license number, a doctor id, a user already linked); nothing written. */
+  'ENGINE_DUPLICATE',
+  /** The user's role does not allow what was asked (e.g. making an admin a doctor); nothing was written. */
+  'ENGINE_ROLE_CONFLICT',
 ] as const;
 
 /** One of {@link ENGINE_ERROR_CODES}. */

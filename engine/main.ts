@@ -13,10 +13,12 @@ import { PhoneGateway } from '../api/gateway/phone-gateway.ts';
 import { phoneSocketRoute } from '../api/gateway/phone-socket.ts';
 import { addGatewayRoutes } from '../api/gateway/routes.ts';
 import { auditRecorder } from '../api/auth/audit.ts';
-import { createGuards } from '../api/auth/guards.ts';
+import { bearerPrincipal, createGuards } from '../api/auth/guards.ts';
 import { AccessTokens } from '../api/auth/tokens.ts';
 import { addAuditRoutes } from '../api/routes/audit.ts';
 import { addAuthRoutes } from '../api/routes/auth.ts';
+import { addClinicRoutes } from '../api/routes/clinics.ts';
+import { addDoctorProfileRoutes } from '../api/routes/doctor-profiles.ts';
 import { addDoctorRoutes } from '../api/routes/doctors.ts';
 import { addHealthRoutes, type PartHealth } from '../api/routes/health.ts';
 import { addSensorRoutes } from '../api/routes/sensors.ts';
@@ -34,6 +36,8 @@ import type { Backup } from './backup.ts';
 import { FileBackup } from './backup-file.ts';
 import { RedisBackup } from './backup-redis.ts';
 import { topicNames, type Bus, type PartState } from './bus.ts';
+import { ClinicStore } from './clinics.ts';
+import { DoctorProfileStore, fleetProfileSync } from './doctor-profiles.ts';
 import { loadConfig, redactUrl, type Config } from './config.ts';
 import { Engine } from './engine.ts';
 import type { DoctorStatus } from './fleet.ts';
@@ -216,6 +220,20 @@ export async function startApplication(
     }),
   });
   addAuditRoutes(router, { audit, guards });
+  // Clinics and doctors' profiles; a verified profile is the doctor's fleet profile, pushed into the live fleet on
+  // every change and once at start-up (after the snapshot's restore, which replaces the fleet).
+  const profileStore: Pick<Store, 'query' | 'transaction'> = {
+    query: async (text, params) => readyStore().query(text, params),
+    transaction: async (fn) => readyStore().transaction(fn),
+  };
+  const clinics = new ClinicStore(profileStore);
+  const doctorProfiles = new DoctorProfileStore(profileStore, {
+    onChange: fleetProfileSync(() => engine.fleet, clock),
+    onChangeFailed: (error, profile) =>
+      logger.error({ err: error, doctorId: profile.doctorId }, 'doctor profile not applied to the fleet'),
+  });
+  addClinicRoutes(router, { clinics, guards });
+  addDoctorProfileRoutes(router, { profiles: doctorProfiles, clinics, guards });
   addOpenApiRoute(router, {
     title: 'ТОТ Dispatch',
     version: '1',
@@ -226,6 +244,11 @@ export async function startApplication(
     limiter: new RequestLimiter({
       points: config.RATE_LIMIT_PER_MINUTE,
       keyPrefix: 'tot:rl:api',
+      ...(rateLimitRedis ? { redis: rateLimitRedis } : {}),
+    }),
+    userLimiter: new RequestLimiter({
+      points: config.RATE_LIMIT_USER_PER_MINUTE,
+      keyPrefix: 'tot:rl:user',
       ...(rateLimitRedis ? { redis: rateLimitRedis } : {}),
     }),
   };
@@ -240,6 +263,7 @@ export async function startApplication(
     sockets: [phoneSocketRoute(gateway)],
     onFinished: auditRecorder(tokens, (entry) => audit.append(entry)),
     rateLimit,
+    authenticate: bearerPrincipal(tokens),
     ...(config.CORS_ORIGINS === undefined ? {} : { cors: config.CORS_ORIGINS }),
   });
   const port = await server.listen();
@@ -342,6 +366,18 @@ export async function startApplication(
     logger.info({ bus: bus.kind, backup: backup.kind }, 'streams consuming');
   };
 
+  const syncDoctorProfiles = async () => {
+    if (storeState !== 'ready') return;
+    try {
+      logger.info({ profiles: await doctorProfiles.syncAll() }, 'doctor profiles applied to the fleet');
+    } catch (error) {
+      logger.error(
+        { err: error },
+        'doctor profiles not applied to the fleet; verified doctors lack their profile',
+      );
+    }
+  };
+
   const startSimulation = async () => {
     if (!config.SIMULATOR) return;
     const sim = new CitySimulator({
@@ -397,6 +433,7 @@ export async function startApplication(
 
   const ready = (async () => {
     await Promise.all([startStore(), startStreams()]);
+    await syncDoctorProfiles();
     await startSimulation();
   })().catch((error: unknown) => {
     logger.error({ err: error }, 'start-up failed');

@@ -42,10 +42,29 @@ export async function principalOf(
   return tokens.verify(token);
 }
 
-/** Guards over `tokens`. */
+/**
+ * The principal of a request's bearer token, or undefined when there is no token or it does not verify; never throws.
+ * The server calls it once per request (api/server.ts `authenticate`), for the per-user rate limit and to hand the
+ * principal to the guards; a route that needs credentials still answers a missing or bad token with its exact 401.
+ */
+export function bearerPrincipal(
+  tokens: AccessTokens,
+): (headers: Record<string, string>) => Promise<Principal | undefined> {
+  return async (headers) => {
+    const token = bearerOf(headers);
+    if (!token) return undefined;
+    return tokens.verify(token).catch(() => undefined);
+  };
+}
+
+/**
+ * Guards over `tokens`. A request that already carries a `principal` (the server verified its token) is not verified
+ * again; any other is verified here, so handlers behave the same behind another adapter or called directly in tests.
+ */
 export function createGuards(tokens: AccessTokens): Guards {
   const authenticated = (handler: AuthenticatedHandler): Handler => {
-    return async (request) => handler({ ...request, principal: await principalOf(tokens, request) });
+    return async (request) =>
+      handler({ ...request, principal: request.principal ?? (await principalOf(tokens, request)) });
   };
   return {
     authenticated,

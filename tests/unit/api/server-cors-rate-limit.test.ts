@@ -100,13 +100,27 @@ describe('rate limits', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
-  it('counts an authenticated user on its own budget besides the IP', async () => {
-    const policy = { limiter: new RequestLimiter({ points: 2, keyPrefix: 'users' }) };
-    const request = (ip: string) => ({ path: '/v1/x', remoteAddress: ip, principal: { id: 'user-1' } });
-    await consumeRequest(policy, request('10.0.0.1'));
-    await consumeRequest(policy, request('10.0.0.2'));
-    // A third IP, but the same user: the user's budget of 2 is spent.
-    await expect(consumeRequest(policy, request('10.0.0.3'))).rejects.toMatchObject({
+  it('counts a signed-in user on the user budget only, whatever the address, and others on their IP', async () => {
+    const policy = {
+      limiter: new RequestLimiter({ points: 2, keyPrefix: 'ips' }),
+      userLimiter: new RequestLimiter({ points: 2, keyPrefix: 'users' }),
+    };
+    const signedIn = (ip: string, userId: string) => ({
+      path: '/v1/x',
+      remoteAddress: ip,
+      principal: { userId },
+    });
+    await consumeRequest(policy, signedIn('10.0.0.1', 'user-1'));
+    await consumeRequest(policy, signedIn('10.0.0.2', 'user-1'));
+    // A third address, but the same user: the user's budget of 2 is spent.
+    await expect(consumeRequest(policy, signedIn('10.0.0.3', 'user-1'))).rejects.toMatchObject({
+      code: 'API_RATE_LIMITED',
+    });
+    // Another user behind the first address has a budget of their own, and the address's budget is untouched.
+    await consumeRequest(policy, signedIn('10.0.0.1', 'user-2'));
+    await consumeRequest(policy, { path: '/v1/x', remoteAddress: '10.0.0.1' });
+    await consumeRequest(policy, { path: '/v1/x', remoteAddress: '10.0.0.1' });
+    await expect(consumeRequest(policy, { path: '/v1/x', remoteAddress: '10.0.0.1' })).rejects.toMatchObject({
       code: 'API_RATE_LIMITED',
     });
   });
