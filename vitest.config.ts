@@ -24,6 +24,17 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          globalSetup: ['tests/e2e/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Each file runs an engine and a browser: on two cores, one file at a time.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

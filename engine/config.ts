@@ -242,6 +242,11 @@ export const environmentSchema = z.object({
   /** Password of ADMIN_EMAIL's account, at least 10 characters; used only when that account is created. */
   ADMIN_PASSWORD: z.string().min(10, { error: 'must be at least 10 characters' }).optional(),
   /**
+   * MapLibre style of the web pages' base map (a style JSON URL). Unset: the offline fallback — a plain background with
+   * an H3 hex grid, which needs no tile server (these machines have no internet).
+   */
+  MAP_STYLE_URL: url(['http:', 'https:']).optional(),
+  /**
    * Browser origins allowed to call the API: `*` or a comma list of origins (`https://dispatch.example`). Unset: no
    * CORS headers, browsers refuse cross-origin calls.
    */

@@ -22,6 +22,7 @@ import { addDoctorProfileRoutes } from '../api/routes/doctor-profiles.ts';
 import { addDoctorRoutes } from '../api/routes/doctors.ts';
 import { addHealthRoutes, type PartHealth } from '../api/routes/health.ts';
 import { addSensorRoutes } from '../api/routes/sensors.ts';
+import { addStaticRoutes } from '../api/static-routes.ts';
 import { addOpenApiRoute } from '../api/openapi.ts';
 import { authRateLimiter, RequestLimiter } from '../api/rate-limit.ts';
 import { Router } from '../api/router.ts';
@@ -239,6 +240,14 @@ export async function startApplication(
     version: '1',
     description:
       'Real-time dispatch of home doctors. WebSocket: GET /v1/doctor with an upgrade is the phone socket (docs/API.md).',
+  });
+  // The web pages (console, patient, doctor), bundled from web/ on their first request.
+  addStaticRoutes(router, {
+    ...(config.MAP_STYLE_URL ? { mapStyleUrl: config.MAP_STYLE_URL } : {}),
+    onBuilt: (outcome) => {
+      if ('error' in outcome) logger.error({ err: outcome.error }, 'web pages not built');
+      else logger.info(outcome, 'web pages built');
+    },
   });
   const rateLimit = {
     limiter: new RequestLimiter({

@@ -3,6 +3,12 @@ import type { Offer, OfferChannel } from '../../dispatch/booking-types.ts';
 /** The frame a phone receives for an offer: the offer itself (its `type` is `offer`). */
 export type OfferFrame = Offer;
 
+/**
+ * The frame a phone receives when it was given a booking without an offer (an emergency taking the doctor, a
+ * dispatcher's assignment): the offer's fields, `expiresAt` being the time of the assignment.
+ */
+export type AssignedFrame = Omit<Offer, 'type'> & { type: 'assigned' };
+
 /** The frame a phone receives when an offer or an assignment no longer stands. */
 export interface OfferWithdrawnFrame {
   type: 'offer_withdrawn';
@@ -10,10 +16,13 @@ export interface OfferWithdrawnFrame {
   reason: string;
 }
 
+/** Every frame the channel sends to a phone. */
+export type ChannelFrame = OfferFrame | AssignedFrame | OfferWithdrawnFrame;
+
 /** One open phone socket as the channel reaches it; it sends a frame in its own encoding. */
 export interface OfferRecipient {
   /** Sends the frame; false when it could not be sent (socket closed, or closed now for not reading). */
-  push(frame: OfferFrame | OfferWithdrawnFrame): boolean;
+  push(frame: ChannelFrame): boolean;
 }
 
 /**
@@ -51,6 +60,14 @@ export class PhoneOfferChannel implements OfferChannel {
     return reached;
   }
 
+  /**
+   * Sends `{type: 'assigned', …assignment}` on each of the doctor's sockets: a booking given to them without an offer
+   * (the dispatcher's optional `DoctorChannel.assigned`).
+   */
+  assigned(doctorId: string, assignment: Offer): void {
+    this.broadcast(doctorId, { ...assignment, type: 'assigned' });
+  }
+
   /** Sends `{type: 'offer_withdrawn', bookingId, reason}` on each of the doctor's sockets. */
   withdraw(doctorId: string, bookingId: string, reason: string): void {
     this.broadcast(doctorId, { type: 'offer_withdrawn', bookingId, reason });
@@ -70,7 +87,7 @@ export class PhoneOfferChannel implements OfferChannel {
     };
   }
 
-  private broadcast(doctorId: string, frame: OfferFrame | OfferWithdrawnFrame): boolean {
+  private broadcast(doctorId: string, frame: ChannelFrame): boolean {
     const recipients = this.byDoctor.get(doctorId);
     if (!recipients) return false;
     let reached = false;

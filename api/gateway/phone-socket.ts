@@ -7,7 +7,7 @@ import { batchOfFrame, type Batch, type BatchId, type Rejection } from './fix-in
 import type { PhoneGateway } from './phone-gateway.ts';
 import { deviceOfAccessToken, type DoctorUserAuthentication } from './doctor-user-auth.ts';
 import { isOfferAnswer, type OfferAckFrame, type OfferAnswers } from './offer-answers.ts';
-import type { OfferFrame, OfferWithdrawnFrame, PhoneOfferChannel } from './offer-channel.ts';
+import type { ChannelFrame, PhoneOfferChannel } from './offer-channel.ts';
 
 /** Limits of the phone socket; the values are documented in docs/API.md. */
 export interface PhoneSocketLimits {
@@ -48,8 +48,8 @@ export type FrameError = ErrorFrame & { frame: number; batchId?: BatchId; bookin
 /** A reply to one frame, sent in the frame's encoding (JSON text for text, msgpack binary for binary). */
 export type Reply = { binary: boolean; frame: AckFrame | OfferAckFrame | FrameError };
 
-/** A frame the server sends unasked (offers and their withdrawal), in the phone's encoding. */
-export type Pushed = { binary: boolean; frame: OfferFrame | OfferWithdrawnFrame };
+/** A frame the server sends unasked (offers, assignments, their withdrawal), in the phone's encoding. */
+export type Pushed = { binary: boolean; frame: ChannelFrame };
 
 /** What connects the phone socket to dispatch: offers out, answers in. */
 export interface PhoneSocketOffers {
@@ -172,8 +172,8 @@ export class PhoneSession {
     }
   }
 
-  /** Sends an offer or its withdrawal in the phone's encoding, with the backpressure rule of {@link deliver}. */
-  push(frame: OfferFrame | OfferWithdrawnFrame): boolean {
+  /** Sends an offer, an assignment or a withdrawal in the phone's encoding, with the backpressure rule of {@link deliver}. */
+  push(frame: ChannelFrame): boolean {
     return this.deliver({ binary: this.binaryOut, frame });
   }
 

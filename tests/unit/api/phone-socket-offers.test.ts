@@ -108,6 +108,8 @@ describe('PhoneOfferChannel', () => {
     expect(first).toEqual([offer]);
     expect(second).toEqual([offer]);
     expect(channel.offer('doc-9', offer)).toBe(false);
+    channel.assigned('doc-1', { ...offer, bookingId: 'b-2' });
+    expect(second.at(-1)).toEqual({ ...offer, type: 'assigned', bookingId: 'b-2' });
     channel.withdraw('doc-1', 'b-1', 'cancelled');
     expect(second.at(-1)).toEqual({ type: 'offer_withdrawn', bookingId: 'b-1', reason: 'cancelled' });
     detachFirst();
