@@ -14,6 +14,8 @@ const forbidden = {
   workers: ['ingest', 'api', 'bench'],
   ingest: ['api', 'dispatch', 'workers', 'bench'],
   api: ['ingest', 'workers', 'bench'],
+  // Browser code talks to the engine over HTTP and WebSocket only; it shares no module with it.
+  web: ['geo', 'engine', 'dispatch', 'ingest', 'api', 'workers', 'bench'],
 };
 
 const importDirection = Object.entries(forbidden).map(([module, banned]) => ({

@@ -31,8 +31,6 @@ export default defineConfig({
           globalSetup: ['tests/e2e/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          // Each file runs an engine and a browser: on two cores, one file at a time.
-          fileParallelism: false,
         },
       },
     ],
