@@ -205,6 +205,16 @@ async function main(): Promise<void> {
           renderOffers();
           return;
         }
+        if (value['type'] === 'assigned' && typeof value['bookingId'] === 'string') {
+          // Given by a dispatcher without an offer: it is the current visit at once.
+          dropOffer(value['bookingId']);
+          showVisit({
+            id: value['bookingId'],
+            status: 'assigned',
+            ...(typeof value['address'] === 'string' ? { address: value['address'] } : {}),
+          });
+          return;
+        }
         if (value['type'] === 'offer_withdrawn' && typeof value['bookingId'] === 'string') {
           dropOffer(value['bookingId']);
           if (visit.dataset['bookingId'] === value['bookingId']) showVisit(undefined);
@@ -225,7 +235,7 @@ async function main(): Promise<void> {
             showVisit(
               booking ?? {
                 id: bookingId,
-                status: 'assigned',
+                status: typeof value['status'] === 'string' ? value['status'] : 'assigned',
                 ...(decided ? { address: decided.address } : {}),
               },
             );
