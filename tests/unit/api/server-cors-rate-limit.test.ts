@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { corsHeadersOf, isOriginAllowed, preflightHeadersOf } from '../../../api/cors.ts';
+import { bearerPrincipal, createGuards } from '../../../api/auth/guards.ts';
+import { AccessTokens } from '../../../api/auth/tokens.ts';
 import { RequestLimiter, authRateLimiter, consumeRequest } from '../../../api/rate-limit.ts';
 import { Router } from '../../../api/router.ts';
 import { HttpServer, type HttpServerOptions } from '../../../api/server.ts';
@@ -123,6 +125,41 @@ describe('rate limits', () => {
     await expect(consumeRequest(policy, { path: '/v1/x', remoteAddress: '10.0.0.1' })).rejects.toMatchObject({
       code: 'API_RATE_LIMITED',
     });
+  });
+
+  it('verifies a bearer token once per request and limits each user on their own budget', async () => {
+    let verifications = 0;
+    const tokens = new AccessTokens({ secret: 'server-unit-secret-0123456789abcdefghij', ttlSeconds: 60 });
+    const counting = {
+      verify: (token: string) => {
+        verifications++;
+        return tokens.verify(token);
+      },
+    } as AccessTokens;
+    const guarded = new Router().get(
+      '/v1/whoami',
+      createGuards(counting).authenticated((request) => ({
+        status: 200,
+        body: { userId: request.principal.userId },
+      })),
+    );
+    const base = await serve({
+      router: guarded,
+      authenticate: bearerPrincipal(counting),
+      rateLimit: {
+        limiter: new RequestLimiter({ points: 100, keyPrefix: 'server-ips' }),
+        userLimiter: new RequestLimiter({ points: 2, keyPrefix: 'server-users' }),
+      },
+    });
+    const as = async (userId: string) =>
+      fetch(`${base}/v1/whoami`, {
+        headers: { authorization: `Bearer ${await tokens.sign({ userId, role: 'patient' })}` },
+      });
+    expect((await as('u-1')).status).toBe(200);
+    expect(await (await as('u-1')).json()).toEqual({ userId: 'u-1' });
+    expect(verifications).toBe(2);
+    expect((await as('u-1')).status).toBe(429);
+    expect((await as('u-2')).status).toBe(200);
   });
 
   it('gives POST /v1/auth/* a stricter per-IP budget (10 a minute by default)', async () => {
