@@ -67,12 +67,13 @@ describe('the web pages served by the engine', () => {
       // The offline fallback's H3 grid covers the view.
       expect(Number(await map.getAttribute('data-grid-cells'))).toBeGreaterThan(100);
       expect(await page.getByTestId('user').textContent()).toContain('dispatcher');
-      // MapLibre drew into a WebGL canvas: the context exists and is not lost.
-      const webgl = await page.evaluate(() => {
-        const canvas = document.querySelector('canvas.maplibregl-canvas') as HTMLCanvasElement | null;
-        const gl = canvas?.getContext('webgl2') ?? canvas?.getContext('webgl');
-        return gl ? !gl.isContextLost() : false;
-      });
+      // MapLibre drew into a WebGL canvas: the context exists and is not lost. (A string evaluated in the page: this
+      // file is compiled without the DOM's types.)
+      const webgl = await page.evaluate<boolean>(`(() => {
+        const canvas = document.querySelector('canvas.maplibregl-canvas');
+        const gl = canvas && (canvas.getContext('webgl2') || canvas.getContext('webgl'));
+        return Boolean(gl) && !gl.isContextLost();
+      })()`);
       expect(webgl).toBe(true);
       await screenshot(page, 'console-signed-in');
       expect(problems).toEqual([]);

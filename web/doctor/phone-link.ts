@@ -39,7 +39,7 @@ export class FixOutbox {
   }
 
   /** Takes an ack frame; returns whether it was one of ours. */
-  acknowledge(frame: { type?: unknown; batchId?: unknown; accepted?: unknown; rejected?: unknown }): boolean {
+  acknowledge(frame: Record<string, unknown>): boolean {
     if (frame.type !== 'ack' || typeof frame.batchId !== 'string' || !this.pending.has(frame.batchId))
       return false;
     this.pending.delete(frame.batchId);
