@@ -39,6 +39,12 @@ export interface TopicConnection extends SocketConnection {
   unsubscribe(topic: string): boolean;
 }
 
+/** Whether a connection can join topics (every connection a server opens can). */
+export function isTopicConnection(connection: SocketConnection): connection is TopicConnection {
+  const candidate = connection as Partial<TopicConnection>;
+  return typeof candidate.subscribe === 'function' && typeof candidate.unsubscribe === 'function';
+}
+
 /**
  * The publishing side of topics, given to a route by the server it is attached to ({@link SocketRoute.bind}).
  * Publishing copies the frame into each subscriber's send queue natively; a subscriber whose queue is over the route's
@@ -70,8 +76,11 @@ export interface SocketRoute<Session> {
    * problem+json (e.g. 401) and no socket is opened.
    */
   accept(request: UpgradeRequest): Session | Promise<Session>;
-  /** The socket opened; `connection` is how the session replies (and joins topics). */
-  open(session: Session, connection: TopicConnection): void;
+  /**
+   * The socket opened; `connection` is how the session replies. On a server it is also a {@link TopicConnection}
+   * (see {@link isTopicConnection}).
+   */
+  open(session: Session, connection: SocketConnection): void;
   /** A frame arrived; `data` is a copy the handler may keep. */
   message(session: Session, data: Uint8Array, isBinary: boolean): void;
   /** The socket closed (peer, timeout, {@link SocketConnection.end} or shutdown). */
