@@ -92,6 +92,70 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Bookings created, by triage priority (1–4). */
+  readonly bookingsCreated = new Counter({
+    name: 'tot_bookings_created_total',
+    help: 'Bookings created by triage priority',
+    labelNames: ['priority'] as const,
+    registers: [this.registry],
+  });
+
+  /** Offers by outcome (sent, accepted, declined, lapsed). */
+  readonly offers = new Counter({
+    name: 'tot_offers_total',
+    help: 'Offers to doctors by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Time from an offer to its acceptance. */
+  readonly offerAcceptSeconds = new Histogram({
+    name: 'tot_offer_accept_seconds',
+    help: 'Time from an offer being sent to the doctor accepting it',
+    buckets: [1, 2, 5, 10, 15, 20, 30, 60],
+    registers: [this.registry],
+  });
+
+  /** Bookings per batch assignment problem. */
+  readonly matchingBatchSize = new Histogram({
+    name: 'tot_matching_batch_size',
+    help: 'Bookings in one batch assignment problem',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
+    registers: [this.registry],
+  });
+
+  /** Time to solve one batch assignment problem. */
+  readonly matchingSolveSeconds = new Histogram({
+    name: 'tot_matching_solve_seconds',
+    help: 'Time to solve one batch assignment problem',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  /** Bookings whose arrival target passed before the doctor arrived, by priority. */
+  readonly slaBreaches = new Counter({
+    name: 'tot_sla_breaches_total',
+    help: 'Bookings not arrived by their arrival target, by priority',
+    labelNames: ['priority'] as const,
+    registers: [this.registry],
+  });
+
+  /** Emergencies escalated to the emergency services, by priority. */
+  readonly emergencyEscalations = new Counter({
+    name: 'tot_emergency_escalations_total',
+    help: 'Emergencies escalated to the emergency services, by priority',
+    labelNames: ['priority'] as const,
+    registers: [this.registry],
+  });
+
+  /** Doctors taken from a less urgent booking by an emergency, by the emergency's priority. */
+  readonly preemptions = new Counter({
+    name: 'tot_preemptions_total',
+    help: 'Doctors taken from a less urgent booking by an emergency, by the emergency priority',
+    labelNames: ['priority'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

@@ -1,0 +1,134 @@
+/**
+ * The dispatcher's memory of the bookings not yet completed or cancelled: the bookings themselves (the store's rows
+ * as last written), which doctor each holds, which doctors are reserved by a match being written, when each searching
+ * booking is next tried, and which one-off signals were raised. No I/O; the dispatcher changes it only after the store
+ * accepted a write.
+ */
+import { holdsDoctor } from './booking-lifecycle.ts';
+import { FINAL_STATUSES, type Booking } from './booking-types.ts';
+import type { BookingMarks } from './booking-repository.ts';
+
+/** Searching bookings in the order they are served: priority (1 first), then age, then id. */
+export function queueOrder(a: Booking, b: Booking): number {
+  return a.priority - b.priority || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** In-memory indexes of the active bookings. */
+export class ActiveBookings {
+  private readonly bookings = new Map<string, Booking>();
+  /** doctor id → id of the booking holding them (offered … in_progress). */
+  private readonly holders = new Map<string, string>();
+  /** doctor id → id of the booking a match in flight is writing them into. */
+  private readonly reservations = new Map<string, string>();
+  /** booking id → earliest time the matcher tries it again. */
+  private readonly attempts = new Map<string, number>();
+  private readonly marks = new Map<string, BookingMarks>();
+
+  /**
+   * @param firstAttemptDelay how long after entering searching a booking is first tried (the batch window for a
+   *   batched non-emergency, 0 otherwise).
+   */
+  constructor(private readonly firstAttemptDelay: (booking: Booking) => number = () => 0) {}
+
+  /** Number of active bookings. */
+  get size(): number {
+    return this.bookings.size;
+  }
+
+  /** The active booking with that id. */
+  get(id: string): Booking | undefined {
+    return this.bookings.get(id);
+  }
+
+  /** Every active booking (the live objects: callers copy before handing them out). */
+  all(): IterableIterator<Booking> {
+    return this.bookings.values();
+  }
+
+  /**
+   * Stores the booking as written at time `at`: indexes its doctor, or drops it when it reached a final status. A
+   * doctor it held before is released unless another booking holds them now. A booking entering searching gets its
+   * first try at `at` + the first-attempt delay.
+   */
+  put(booking: Booking, at: number): void {
+    const previous = this.bookings.get(booking.id);
+    if (previous?.doctorId !== undefined && this.holders.get(previous.doctorId) === booking.id) {
+      this.holders.delete(previous.doctorId);
+    }
+    if (FINAL_STATUSES.includes(booking.status)) {
+      this.bookings.delete(booking.id);
+      this.attempts.delete(booking.id);
+      this.marks.delete(booking.id);
+      return;
+    }
+    this.bookings.set(booking.id, booking);
+    if (booking.doctorId !== undefined && holdsDoctor(booking.status))
+      this.holders.set(booking.doctorId, booking.id);
+    if (booking.status !== 'searching') this.attempts.delete(booking.id);
+    else if (previous?.status !== 'searching')
+      this.attempts.set(booking.id, at + this.firstAttemptDelay(booking));
+  }
+
+  /** The booking holding the doctor (offered … in_progress), if any. */
+  holderOf(doctorId: string): Booking | undefined {
+    const id = this.holders.get(doctorId);
+    return id === undefined ? undefined : this.bookings.get(id);
+  }
+
+  /** Doctor ids held by a booking, with the booking. */
+  holdings(): IterableIterator<[string, string]> {
+    return this.holders.entries();
+  }
+
+  /** Whether the doctor is neither held nor reserved, so a match may take them. */
+  isFree(doctorId: string): boolean {
+    return !this.holders.has(doctorId) && !this.reservations.has(doctorId);
+  }
+
+  /** Reserves a free doctor for a booking while its match is written; false when the doctor is taken. */
+  reserve(doctorId: string, bookingId: string): boolean {
+    if (!this.isFree(doctorId)) return false;
+    this.reservations.set(doctorId, bookingId);
+    return true;
+  }
+
+  /** Ends a reservation made for `bookingId` (once the write is done, or failed). */
+  unreserve(doctorId: string, bookingId: string): void {
+    if (this.reservations.get(doctorId) === bookingId) this.reservations.delete(doctorId);
+  }
+
+  /** Searching bookings, in queue order ({@link queueOrder}). */
+  searching(): Booking[] {
+    const found: Booking[] = [];
+    for (const booking of this.bookings.values()) if (booking.status === 'searching') found.push(booking);
+    return found.sort(queueOrder);
+  }
+
+  /** Bookings with a status among `statuses`. */
+  withStatus(...statuses: Booking['status'][]): Booking[] {
+    const found: Booking[] = [];
+    for (const booking of this.bookings.values()) if (statuses.includes(booking.status)) found.push(booking);
+    return found;
+  }
+
+  /** Earliest time a searching booking is tried again (undefined: at once). */
+  attemptAt(id: string): number | undefined {
+    return this.attempts.get(id);
+  }
+
+  /** Puts off the next try of a searching booking until `at`. */
+  deferAttempt(id: string, at: number): void {
+    if (this.bookings.get(id)?.status === 'searching') this.attempts.set(id, at);
+  }
+
+  /** One-off signals already raised for a booking. */
+  marksOf(id: string): BookingMarks {
+    return this.marks.get(id) ?? {};
+  }
+
+  /** Records that a one-off signal was raised. */
+  mark(id: string, mark: keyof BookingMarks, at: number): void {
+    if (!this.bookings.has(id)) return;
+    this.marks.set(id, { ...this.marksOf(id), [mark]: at });
+  }
+}

@@ -1,0 +1,489 @@
+/**
+ * The {@link BookingRepository} in SQL (schema `booking`, migration 0007): the rows, their recorded changes, and the
+ * notifications dispatch writes. Works on both store implementations (PostgreSQL and PGlite). A change is written
+ * with an optimistic version check, the row update and its status update in one transaction; the partial unique index
+ * `bookings_doctor_held` refuses a second booking holding the same doctor whatever the code above does.
+ */
+import type { SqlExecutor, Store } from '../engine/store.ts';
+import {
+  bookingNotFound,
+  doctorHeld,
+  isBookingId,
+  listLimit,
+  staleVersion,
+  type ActiveBookingRow,
+  type BookingMarks,
+  type BookingRepository,
+  type BookingWrite,
+  type NotificationRecord,
+  type StoredNotification,
+} from './booking-repository.ts';
+import {
+  type Actor,
+  type Booking,
+  type BookingListFilter,
+  type BookingStatus,
+  type BookingStatusUpdate,
+  type CallType,
+  type TriageCategory,
+} from './booking-types.ts';
+
+const HELD_INDEX = 'bookings_doctor_held';
+const TIME_COLUMNS = [
+  'scheduled_at',
+  'offer_expires_at',
+  'created_at',
+  'searching_at',
+  'offered_at',
+  'assigned_at',
+  'en_route_at',
+  'arrived_at',
+  'started_at',
+  'completed_at',
+  'cancelled_at',
+  'sla_breached_at',
+  'escalated_at',
+] as const;
+
+const ms = (column: string) => `(extract(epoch from b.${column}) * 1000)::float8 AS ${column}`;
+const SELECT_COLUMNS = `b.id::text AS id, b.patient_id, b.call_type, b.symptoms, b.address, b.lat, b.lng, b.priority,
+  b.original_priority, b.emergency, b.specialization, b.emergency_type, b.status, b.doctor_id, b.declined_by,
+  b.estimated_price::float8 AS estimated_price, b.final_price::float8 AS final_price, b.assigned_eta_seconds,
+  b.estimated_duration_minutes, b.actual_duration_minutes, b.cancel_reason, b.version,
+  ${TIME_COLUMNS.map(ms).join(', ')}`;
+
+interface BookingRow {
+  id: string;
+  patient_id: string;
+  call_type: CallType;
+  symptoms: string;
+  address: string;
+  lat: number;
+  lng: number;
+  priority: number;
+  original_priority: number;
+  emergency: boolean;
+  specialization: string | null;
+  emergency_type: string | null;
+  status: BookingStatus;
+  doctor_id: string | null;
+  declined_by: string[];
+  estimated_price: number;
+  final_price: number | null;
+  assigned_eta_seconds: number | null;
+  estimated_duration_minutes: number;
+  actual_duration_minutes: number | null;
+  cancel_reason: string | null;
+  version: number;
+  scheduled_at: number | null;
+  offer_expires_at: number | null;
+  created_at: number;
+  searching_at: number | null;
+  offered_at: number | null;
+  assigned_at: number | null;
+  en_route_at: number | null;
+  arrived_at: number | null;
+  started_at: number | null;
+  completed_at: number | null;
+  cancelled_at: number | null;
+  sla_breached_at: number | null;
+  escalated_at: number | null;
+}
+
+/** Time columns come back as float ms; a timestamptz keeps microseconds, so rounding gives the ms written. */
+function time(value: number | null): number | undefined {
+  return value === null ? undefined : Math.round(Number(value));
+}
+
+function bookingOf(row: BookingRow): Booking {
+  const booking: Booking = {
+    id: row.id,
+    patientId: row.patient_id,
+    callType: row.call_type,
+    symptoms: row.symptoms,
+    address: row.address,
+    lat: Number(row.lat),
+    lng: Number(row.lng),
+    priority: Number(row.priority) as TriageCategory,
+    originalPriority: Number(row.original_priority) as TriageCategory,
+    emergency: row.emergency,
+    status: row.status,
+    declinedBy: [...row.declined_by],
+    estimatedPrice: Number(row.estimated_price),
+    estimatedDurationMinutes: Number(row.estimated_duration_minutes),
+    createdAt: time(row.created_at) as number,
+    version: Number(row.version),
+  };
+  const optional: Partial<Booking> = {
+    specialization: row.specialization ?? undefined,
+    emergencyType: row.emergency_type ?? undefined,
+    doctorId: row.doctor_id ?? undefined,
+    finalPrice: row.final_price === null ? undefined : Number(row.final_price),
+    assignedEtaSeconds: row.assigned_eta_seconds === null ? undefined : Number(row.assigned_eta_seconds),
+    actualDurationMinutes:
+      row.actual_duration_minutes === null ? undefined : Number(row.actual_duration_minutes),
+    cancelReason: row.cancel_reason ?? undefined,
+    scheduledAt: time(row.scheduled_at),
+    offerExpiresAt: time(row.offer_expires_at),
+    searchingAt: time(row.searching_at),
+    offeredAt: time(row.offered_at),
+    assignedAt: time(row.assigned_at),
+    enRouteAt: time(row.en_route_at),
+    arrivedAt: time(row.arrived_at),
+    startedAt: time(row.started_at),
+    completedAt: time(row.completed_at),
+    cancelledAt: time(row.cancelled_at),
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) (booking as unknown as Record<string, unknown>)[key] = value;
+  }
+  return booking;
+}
+
+/** The row's mutable columns in the order of {@link MUTABLE_SQL}, $2 … $22. */
+function mutableParams(booking: Booking): unknown[] {
+  return [
+    booking.status,
+    booking.priority,
+    booking.emergency,
+    booking.doctorId ?? null,
+    booking.offerExpiresAt ?? null,
+    booking.declinedBy,
+    booking.finalPrice ?? null,
+    booking.assignedEtaSeconds ?? null,
+    booking.actualDurationMinutes ?? null,
+    booking.cancelReason ?? null,
+    booking.searchingAt ?? null,
+    booking.offeredAt ?? null,
+    booking.assignedAt ?? null,
+    booking.enRouteAt ?? null,
+    booking.arrivedAt ?? null,
+    booking.startedAt ?? null,
+    booking.completedAt ?? null,
+    booking.cancelledAt ?? null,
+    booking.version,
+    booking.scheduledAt ?? null,
+    booking.estimatedPrice,
+  ];
+}
+
+const ts = (n: number) => `to_timestamp($${n}::float8 / 1000.0)`;
+const MUTABLE_SQL = `status = $2, priority = $3, emergency = $4, doctor_id = $5, offer_expires_at = ${ts(6)},
+  declined_by = $7::text[], final_price = $8, assigned_eta_seconds = $9, actual_duration_minutes = $10,
+  cancel_reason = $11, searching_at = ${ts(12)}, offered_at = ${ts(13)}, assigned_at = ${ts(14)},
+  en_route_at = ${ts(15)}, arrived_at = ${ts(16)}, started_at = ${ts(17)}, completed_at = ${ts(18)},
+  cancelled_at = ${ts(19)}, version = $20, scheduled_at = ${ts(21)}, estimated_price = $22`;
+
+/** A PostgreSQL unique violation of the doctor-held index, from either driver. */
+function isDoubleBooking(error: unknown): boolean {
+  const record = error as { code?: unknown; constraint?: unknown; message?: unknown } | null;
+  return (
+    record?.code === '23505' &&
+    (record.constraint === HELD_INDEX || String(record.message ?? '').includes(HELD_INDEX))
+  );
+}
+
+/** The bookings tables in PostgreSQL or PGlite. One instance per store; stateless apart from the store handle. */
+export class SqlBookingStore implements BookingRepository {
+  constructor(private readonly store: Pick<Store, 'query' | 'transaction'>) {}
+
+  /**
+   * Inserts a new booking (version 1) with its first recorded update, in one transaction.
+   *
+   * @throws TotError `DISPATCH_DOCTOR_UNAVAILABLE` when it holds a doctor another booking holds; the store's own
+   *   errors (e.g. a repeated id) otherwise. Nothing is written on a throw.
+   */
+  async create(booking: Booking, update: BookingStatusUpdate): Promise<void> {
+    await this.guard(booking, () =>
+      this.store.transaction(async (sql) => {
+        await sql.query(
+          `INSERT INTO booking.bookings (id, patient_id, call_type, symptoms, address, lat, lng, geog,
+             original_priority, specialization, emergency_type, estimated_duration_minutes, created_at,
+             status, priority, emergency, doctor_id, offer_expires_at, declined_by, final_price, assigned_eta_seconds,
+             actual_duration_minutes, cancel_reason, searching_at, offered_at, assigned_at, en_route_at, arrived_at,
+             started_at, completed_at, cancelled_at, version, scheduled_at, estimated_price)
+           VALUES ($1, $23, $24, $25, $26, $27, $28, ST_SetSRID(ST_MakePoint($28, $27), 4326)::geography,
+             $29, $30, $31, $32, ${ts(33)},
+             $2, $3, $4, $5, ${ts(6)}, $7::text[], $8, $9, $10, $11, ${ts(12)}, ${ts(13)}, ${ts(14)}, ${ts(15)},
+             ${ts(16)}, ${ts(17)}, ${ts(18)}, ${ts(19)}, $20, ${ts(21)}, $22)`,
+          [
+            booking.id,
+            ...mutableParams(booking),
+            booking.patientId,
+            booking.callType,
+            booking.symptoms,
+            booking.address,
+            booking.lat,
+            booking.lng,
+            booking.originalPriority,
+            booking.specialization ?? null,
+            booking.emergencyType ?? null,
+            booking.estimatedDurationMinutes,
+            booking.createdAt,
+          ],
+        );
+        await insertUpdate(sql, update);
+      }),
+    );
+  }
+
+  /**
+   * Writes changes in order in one transaction, each only if the row still has `before.version`, with their status
+   * updates and the notifications. All or nothing.
+   *
+   * @throws TotError `DISPATCH_INVALID_TRANSITION` when a row changed meanwhile (a stale version) or is missing;
+   *   `DISPATCH_DOCTOR_UNAVAILABLE` when a change would let two bookings hold one doctor. Nothing is written then.
+   */
+  async commit(
+    writes: readonly BookingWrite[],
+    notifications: readonly NotificationRecord[] = [],
+  ): Promise<void> {
+    if (writes.length === 0 && notifications.length === 0) return;
+    await this.guard(writes[0]?.after, () =>
+      this.store.transaction(async (sql) => {
+        for (const { before, after, update } of writes) {
+          const result = await sql.query<{ id: string }>(
+            `UPDATE booking.bookings SET ${MUTABLE_SQL} WHERE id = $1 AND version = $23 RETURNING id::text AS id`,
+            [after.id, ...mutableParams(after), before.version],
+          );
+          if (result.rows.length === 0) throw staleVersion(after.id, before.version);
+          await insertUpdate(sql, update);
+        }
+        for (const notification of notifications) await insertNotification(sql, notification);
+      }),
+    );
+  }
+
+  /** The booking with that id. @throws TotError `DISPATCH_BOOKING_NOT_FOUND`. */
+  async get(id: string): Promise<Booking> {
+    if (!isBookingId(id)) throw bookingNotFound(id);
+    const result = await this.store.query<BookingRow>(
+      `SELECT ${SELECT_COLUMNS} FROM booking.bookings b WHERE b.id = $1`,
+      [id],
+    );
+    const row = result.rows[0];
+    if (!row) throw bookingNotFound(id);
+    return bookingOf(row);
+  }
+
+  /**
+   * Bookings matching every given filter, newest first (created_at, then id), at most `limit` (default 50, at most
+   * 500), after the booking `after` (keyset paging: stable while new bookings arrive).
+   *
+   * @throws TotError `DISPATCH_BOOKING_NOT_FOUND` when `after` names no booking; `DISPATCH_INVALID_BOOKING` for a
+   *   limit that is not a whole number in [1, 500].
+   */
+  async list(filter: BookingListFilter = {}): Promise<Booking[]> {
+    const limit = listLimit(filter.limit);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.patientId !== undefined) {
+      params.push(filter.patientId);
+      where.push(`b.patient_id = $${params.length}`);
+    }
+    if (filter.doctorId !== undefined) {
+      params.push(filter.doctorId);
+      where.push(`b.doctor_id = $${params.length}`);
+    }
+    if (filter.status !== undefined) {
+      params.push([...filter.status]);
+      where.push(`b.status = ANY($${params.length}::text[])`);
+    }
+    if (filter.after !== undefined) {
+      if (!isBookingId(filter.after)) throw bookingNotFound(filter.after, 'after');
+      const anchor = await this.store.query<{ id: string }>('SELECT id FROM booking.bookings WHERE id = $1', [
+        filter.after,
+      ]);
+      if (anchor.rows.length === 0) throw bookingNotFound(filter.after, 'after');
+      params.push(filter.after);
+      where.push(
+        `(b.created_at, b.id) < (SELECT created_at, id FROM booking.bookings WHERE id = $${params.length})`,
+      );
+    }
+    params.push(limit);
+    const result = await this.store.query<BookingRow>(
+      `SELECT ${SELECT_COLUMNS} FROM booking.bookings b
+        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY b.created_at DESC, b.id DESC
+        LIMIT $${params.length}`,
+      params,
+    );
+    return result.rows.map(bookingOf);
+  }
+
+  /** The recorded changes of a booking, oldest first. @throws TotError `DISPATCH_BOOKING_NOT_FOUND`. */
+  async history(id: string): Promise<BookingStatusUpdate[]> {
+    if (!isBookingId(id)) throw bookingNotFound(id);
+    const result = await this.store.query<{
+      exists: boolean;
+      from_status: BookingStatus | null;
+      to_status: BookingStatus | null;
+      by_id: string | null;
+      by_role: Actor['role'] | null;
+      reason: string | null;
+      doctor_id: string | null;
+      at: number | null;
+    }>(
+      `SELECT true AS exists, u.from_status, u.to_status, u.by_id, u.by_role, u.reason, u.doctor_id,
+              (extract(epoch from u.at) * 1000)::float8 AS at
+         FROM booking.bookings b LEFT JOIN booking.status_updates u ON u.booking_id = b.id
+        WHERE b.id = $1
+        ORDER BY u.id`,
+      [id],
+    );
+    if (result.rows.length === 0) throw bookingNotFound(id);
+    return result.rows
+      .filter((row) => row.to_status !== null)
+      .map((row) => {
+        const update: BookingStatusUpdate = {
+          bookingId: id,
+          from: row.from_status,
+          to: row.to_status as BookingStatus,
+          by: { id: row.by_id as string, role: row.by_role as Actor['role'] },
+          at: time(row.at) as number,
+        };
+        if (row.reason !== null) update.reason = row.reason;
+        if (row.doctor_id !== null) update.doctorId = row.doctor_id;
+        return update;
+      });
+  }
+
+  /** Every booking not completed or cancelled, oldest first, with its marks (what a restarted dispatcher needs). */
+  async loadActive(): Promise<ActiveBookingRow[]> {
+    const result = await this.store.query<BookingRow>(
+      `SELECT ${SELECT_COLUMNS} FROM booking.bookings b
+        WHERE b.status NOT IN ('completed', 'cancelled')
+        ORDER BY b.created_at, b.id`,
+    );
+    return result.rows.map((row) => {
+      const marks: BookingMarks = {};
+      const slaBreachedAt = time(row.sla_breached_at);
+      const escalatedAt = time(row.escalated_at);
+      if (slaBreachedAt !== undefined) marks.slaBreachedAt = slaBreachedAt;
+      if (escalatedAt !== undefined) marks.escalatedAt = escalatedAt;
+      return { booking: bookingOf(row), marks };
+    });
+  }
+
+  /**
+   * Records that a one-off signal was raised for a booking (no version change: the booking itself is unchanged),
+   * with the notification that tells someone of it, in one transaction.
+   */
+  async mark(
+    id: string,
+    mark: keyof BookingMarks,
+    at: number,
+    notification?: NotificationRecord,
+  ): Promise<void> {
+    const column = mark === 'slaBreachedAt' ? 'sla_breached_at' : 'escalated_at';
+    await this.store.transaction(async (sql) => {
+      await sql.query(`UPDATE booking.bookings SET ${column} = ${ts(2)} WHERE id = $1`, [id, at]);
+      if (notification) await insertNotification(sql, notification);
+    });
+  }
+
+  /** Writes a notification record. */
+  async insertNotification(notification: NotificationRecord): Promise<void> {
+    await insertNotification(this.store, notification);
+  }
+
+  /** Notifications, newest first, for a recipient and/or a booking (delivery channels, tests, the dispatcher UI). */
+  async notifications(filter: {
+    recipient?: string;
+    bookingId?: string;
+    limit?: number;
+  }): Promise<StoredNotification[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.recipient !== undefined) {
+      params.push(filter.recipient);
+      where.push(`recipient = $${params.length}`);
+    }
+    if (filter.bookingId !== undefined) {
+      if (!isBookingId(filter.bookingId)) return [];
+      params.push(filter.bookingId);
+      where.push(`booking_id = $${params.length}`);
+    }
+    params.push(listLimit(filter.limit));
+    const result = await this.store.query<{
+      id: string;
+      recipient: string;
+      kind: string;
+      booking_id: string | null;
+      payload: Record<string, unknown>;
+      created_at: number;
+      read_at: number | null;
+    }>(
+      `SELECT id::text AS id, recipient, kind, booking_id::text AS booking_id, payload,
+              (extract(epoch from created_at) * 1000)::float8 AS created_at,
+              (extract(epoch from read_at) * 1000)::float8 AS read_at
+         FROM notification.notifications
+        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC, id DESC
+        LIMIT $${params.length}`,
+      params,
+    );
+    return result.rows.map((row) => {
+      const stored: StoredNotification = {
+        id: row.id,
+        recipient: row.recipient,
+        kind: row.kind,
+        payload:
+          typeof row.payload === 'string'
+            ? (JSON.parse(row.payload) as Record<string, unknown>)
+            : row.payload,
+        createdAt: time(row.created_at) as number,
+      };
+      if (row.booking_id !== null) stored.bookingId = row.booking_id;
+      const readAt = time(row.read_at);
+      if (readAt !== undefined) stored.readAt = readAt;
+      return stored;
+    });
+  }
+
+  /** Runs a write, turning a violation of the doctor-held index into the dispatch code. */
+  private async guard(booking: Booking | undefined, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      if (!isDoubleBooking(error)) throw error;
+      // PostgreSQL names the duplicate key in the detail: "Key (doctor_id)=(d7) already exists."
+      const named = /\(doctor_id\)=\((.*)\)/.exec(String((error as { detail?: unknown }).detail ?? ''));
+      throw doctorHeld(named?.[1] ?? booking?.doctorId);
+    }
+  }
+}
+
+async function insertUpdate(sql: Pick<SqlExecutor, 'query'>, update: BookingStatusUpdate): Promise<void> {
+  await sql.query(
+    `INSERT INTO booking.status_updates (booking_id, from_status, to_status, by_id, by_role, reason, doctor_id, at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, ${ts(8)})`,
+    [
+      update.bookingId,
+      update.from,
+      update.to,
+      update.by.id,
+      update.by.role,
+      update.reason ?? null,
+      update.doctorId ?? null,
+      update.at,
+    ],
+  );
+}
+
+async function insertNotification(
+  sql: Pick<SqlExecutor, 'query'>,
+  notification: NotificationRecord,
+): Promise<void> {
+  await sql.query(
+    `INSERT INTO notification.notifications (recipient, kind, booking_id, payload, created_at)
+     VALUES ($1, $2, $3, $4::jsonb, ${ts(5)})`,
+    [
+      notification.recipient,
+      notification.kind,
+      notification.bookingId ?? null,
+      JSON.stringify(notification.payload),
+      notification.createdAt,
+    ],
+  );
+}

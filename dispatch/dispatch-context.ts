@@ -1,0 +1,89 @@
+/**
+ * What the dispatcher's parts share (settings, live state, store, memory, recorder, channel, …) and the small rules
+ * more than one of them applies: offer deadlines, SLA deadlines, the offer a phone receives.
+ */
+import type { Logger } from '../engine/logger.ts';
+import type { Metrics } from '../engine/metrics.ts';
+import type { ActiveBookings } from './active-bookings.ts';
+import type { BookingRepository } from './booking-repository.ts';
+import type { AssignmentSolver, Booking, Offer, OfferChannel } from './booking-types.ts';
+import type { LiveState } from './candidates.ts';
+import type { EventOutbox } from './dispatch-events.ts';
+import type { DispatchSettings } from './dispatch-settings.ts';
+import type { DoctorSync } from './doctor-sync.ts';
+import type { KeyedMutex } from './keyed-mutex.ts';
+import type { Recorder } from './recorder.ts';
+import type { Scorer } from './scoring.ts';
+
+/**
+ * The {@link OfferChannel}, optionally also told of assignments made without an offer (an emergency taking a doctor,
+ * a dispatcher's override): `assigned` receives the same fields an offer has (its `expiresAt` is the assignment time).
+ * A channel without it still gets `withdraw` for the booking the doctor lost; the change listeners see the rest.
+ */
+export interface DoctorChannel extends OfferChannel {
+  assigned?(doctorId: string, assignment: Offer): void;
+}
+
+/** The shared parts of one dispatcher. */
+export interface DispatchContext {
+  settings: DispatchSettings;
+  live: LiveState;
+  store: BookingRepository;
+  bookings: ActiveBookings;
+  sync: DoctorSync;
+  scorer: Scorer;
+  recorder: Recorder;
+  outbox: EventOutbox;
+  locks: KeyedMutex;
+  channel: DoctorChannel;
+  solver: AssignmentSolver;
+  logger: Logger;
+  metrics: Metrics | undefined;
+}
+
+/** How long a doctor has to answer an offer of this booking, ms. */
+export function offerTimeoutOf(context: DispatchContext, booking: Booking): number {
+  const { offerTimeoutMs, emergencyOfferTimeoutMs } = context.settings;
+  return booking.emergency ? emergencyOfferTimeoutMs : offerTimeoutMs;
+}
+
+/**
+ * When the doctor should be at the patient's: the booking's scheduled time (or its creation) plus the target of its
+ * current priority — raising a priority tightens the deadline.
+ */
+export function arrivalDeadline(context: DispatchContext, booking: Booking): number {
+  return (
+    (booking.scheduledAt ?? booking.createdAt) + context.settings.targetMinutes[booking.priority] * 60_000
+  );
+}
+
+/** The offer (or assignment notice) a doctor's phone receives for a booking. */
+export function offerOf(booking: Booking, etaSeconds: number, expiresAt: number): Offer {
+  return {
+    type: 'offer',
+    bookingId: booking.id,
+    priority: booking.priority,
+    emergency: booking.emergency,
+    callType: booking.callType,
+    address: booking.address,
+    lat: booking.lat,
+    lng: booking.lng,
+    symptoms: booking.symptoms,
+    etaSeconds: Math.round(etaSeconds),
+    expiresAt,
+  };
+}
+
+/** Tells a doctor, through the channel, that a booking no longer stands for them; a failing channel is logged. */
+export function withdraw(
+  context: DispatchContext,
+  doctorId: string,
+  bookingId: string,
+  reason: string,
+): void {
+  try {
+    context.channel.withdraw(doctorId, bookingId, reason);
+  } catch (error) {
+    context.logger.warn({ err: error, doctorId, bookingId }, 'withdrawal not sent');
+  }
+}

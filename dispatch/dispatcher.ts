@@ -1,0 +1,445 @@
+/**
+ * The dispatcher: bookings from creation to completion. It keeps the active bookings in memory (the store is written
+ * first, always), matches searching ones to doctors — emergencies at once, the rest in batch windows through the
+ * injected {@link AssignmentSolver} — sends offers, and runs the time-driven rules (offer lapses, offline doctors,
+ * search timeouts, SLA) in {@link Dispatcher.tick}, which startTicking() calls on an interval against the engine's clock and
+ * the simulation calls itself with simulated time. No decision waits on a timer of its own.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bus, TopicNames } from '../engine/bus.ts';
+import type { Logger } from '../engine/logger.ts';
+import { createLogger } from '../engine/logger.ts';
+import type { Metrics } from '../engine/metrics.ts';
+import type { Store } from '../engine/store.ts';
+import { assertTime } from '../geo/errors.ts';
+import { etaSeconds } from '../geo/eta.ts';
+import { ActiveBookings, queueOrder } from './active-bookings.ts';
+import {
+  assignManually,
+  cancelBooking,
+  changeBookingPriority,
+  reassignBooking,
+  visitStep,
+} from './booking-actions.ts';
+import { checkActor, checkBookingRequest, checkPriority, checkText } from './booking-request.ts';
+import type { BookingRepository } from './booking-repository.ts';
+import { SqlBookingStore } from './booking-store.ts';
+import {
+  isEmergencyCategory,
+  type Actor,
+  type AssignmentSolver,
+  type Booking,
+  type BookingChange,
+  type BookingListFilter,
+  type BookingRequest,
+  type BookingStatusUpdate,
+  type DispatchEvent,
+  type DispatchService,
+  type PriceEstimate,
+  type TriageCategory,
+} from './booking-types.ts';
+import type { LiveState } from './candidates.ts';
+import type { DispatchContext, DoctorChannel } from './dispatch-context.ts';
+import { EventOutbox } from './dispatch-events.ts';
+import {
+  resolveDispatchSettings,
+  type DispatchSettings,
+  type DispatchSettingsInput,
+} from './dispatch-settings.ts';
+import { DoctorSync } from './doctor-sync.ts';
+import { matchEmergency } from './emergency.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+import { isDue, matchBatch, matchGreedy, type BatchOutcome } from './matching.ts';
+import { acceptOffer, declineOffer, lapseOffers } from './offers.ts';
+import { DEFAULT_TARIFF, ESTIMATED_VISIT_MINUTES, estimatePrice, type Tariff } from './pricing.ts';
+import { Recorder, SYSTEM, copyBooking, transitionWrite } from './recorder.ts';
+import { restoreBookings, type RestoreSummary } from './restore.ts';
+import { Scorer } from './scoring.ts';
+import {
+  checkSla,
+  departScheduled,
+  expireSearches,
+  releaseOfflineDoctors,
+  startScheduled,
+} from './timers.ts';
+
+/** Options of {@link Dispatcher}. */
+export interface DispatcherOptions {
+  /**
+   * Where bookings live: a SQL store (PostgreSQL or PGlite, migrated to 0007; an object forwarding to one that is
+   * still starting works too), or any {@link BookingRepository} such as the MemoryBookingStore of simulations.
+   */
+  store: Pick<Store, 'query' | 'transaction'> | BookingRepository;
+  /** The fleet and traffic field, read through this object on every use (pass the Engine). */
+  engine: LiveState;
+  solver: AssignmentSolver;
+  /** Where offers go; default: nowhere (offers still stand and lapse). */
+  channel?: DoctorChannel;
+  /** Where events are published (on `topics.events`); default: listeners only. */
+  bus?: Bus;
+  topics?: Pick<TopicNames, 'events'>;
+  /** The engine's clock, ms since the epoch; default Date.now. Used by the API-facing methods and start(). */
+  clock?: () => number;
+  logger?: Logger;
+  metrics?: Metrics;
+  settings?: DispatchSettingsInput;
+  tariff?: Tariff;
+}
+
+/** What one {@link Dispatcher.tick} did. */
+export interface TickSummary {
+  now: number;
+  offersLapsed: number;
+  offlineReleased: number;
+  scheduledStarted: number;
+  departed: number;
+  searchesExpired: number;
+  emergenciesTried: number;
+  greedyOffered: number;
+  batch: BatchOutcome | undefined;
+  slaBreaches: number;
+}
+
+const NO_CHANNEL: DoctorChannel = { offer: () => false, withdraw: () => {} };
+
+/** The {@link DispatchService} of the product. */
+export class Dispatcher implements DispatchService {
+  /** The resolved settings. */
+  readonly settings: DispatchSettings;
+  /** Where the bookings are kept (notifications, marks) for tools and tests. */
+  readonly bookingStore: BookingRepository;
+  private readonly context: DispatchContext;
+  private readonly clock: () => number;
+  private readonly tariff: Tariff;
+  private restored: Promise<RestoreSummary> | undefined;
+  private ticking: Promise<TickSummary> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  /** @throws TotError `ENGINE_INVALID_ARGUMENT` for a bad setting (see resolveDispatchSettings). */
+  constructor(options: DispatcherOptions) {
+    const settings = resolveDispatchSettings(options.settings);
+    const logger = options.logger ?? createLogger('silent');
+    const store = 'loadActive' in options.store ? options.store : new SqlBookingStore(options.store);
+    const bookings = new ActiveBookings((booking) =>
+      settings.matching === 'batched' && !booking.emergency ? settings.batchWindowMs : 0,
+    );
+    const sync = new DoctorSync(options.engine, bookings, logger);
+    const outbox = new EventOutbox({
+      ...(options.bus ? { bus: options.bus } : {}),
+      ...(options.topics ? { topic: options.topics.events } : {}),
+      logger,
+    });
+    this.settings = settings;
+    this.bookingStore = store;
+    this.clock = options.clock ?? Date.now;
+    this.tariff = options.tariff ?? DEFAULT_TARIFF;
+    this.context = {
+      settings,
+      live: options.engine,
+      store,
+      bookings,
+      sync,
+      scorer: new Scorer(settings.scoring),
+      recorder: new Recorder(store, bookings, sync, outbox, logger),
+      outbox,
+      locks: new KeyedMutex(),
+      channel: options.channel ?? NO_CHANNEL,
+      solver: options.solver,
+      logger,
+      metrics: options.metrics,
+    };
+  }
+
+  /**
+   * Loads the active bookings from the store and puts the fleet in step (see dispatch/restore.ts). Runs once; later
+   * calls return the first result. Call it after the engine restored its snapshot (the fleet it reads is the
+   * restored one).
+   */
+  restore(): Promise<RestoreSummary> {
+    this.restored ??= restoreBookings(this.context, this.clock()).then((summary) => {
+      this.context.logger.info(summary, 'dispatch restored its active bookings');
+      return summary;
+    });
+    return this.restored;
+  }
+
+  /**
+   * Restores (once), then runs tick(clock()) every tickIntervalMs; a tick still running makes the next one skip.
+   * (Not `start()`: that name is DispatchService's visit start.)
+   */
+  async startTicking(): Promise<void> {
+    await this.restore();
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.ticking) return;
+      this.tick(this.clock()).catch((error: unknown) => {
+        this.context.logger.error({ err: error }, 'dispatch tick failed');
+      });
+    }, this.settings.tickIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the interval, waits for a running tick, and publishes the events still waiting. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.ticking?.catch(() => undefined);
+    await this.context.outbox.flush();
+  }
+
+  /**
+   * Does everything due at time `now` (default: the clock): lapses offers, releases bookings of doctors gone offline,
+   * starts scheduled searches and departures, ends searches past their timeout, matches due emergencies one by one,
+   * then the others (greedy one by one, or one batch), raises SLA breaches, retries doctors out of step, and flushes
+   * the events. Ticks never overlap: a call during one waits for it.
+   *
+   * @throws TotError `GEO_INVALID_ARGUMENT` for a non-finite `now`.
+   */
+  async tick(now: number = this.clock()): Promise<TickSummary> {
+    assertTime(now);
+    while (this.ticking) await this.ticking.catch(() => undefined);
+    this.ticking = this.runTick(now).finally(() => {
+      this.ticking = undefined;
+    });
+    return this.ticking;
+  }
+
+  /** Calls `listener` with every dispatch event (the bus gets the same); returns the unsubscribe function. */
+  onEvent(listener: (event: DispatchEvent) => void): () => void {
+    return this.context.outbox.listen(listener);
+  }
+
+  onChange(listener: (change: BookingChange) => void): () => void {
+    return this.context.recorder.listen(listener);
+  }
+
+  /**
+   * Creates the booking (created, then searching unless booked for later than the search lead time) and starts the
+   * search: an emergency is matched before this resolves (offered, or a doctor preempted, or escalated); in greedy mode
+   * any booking is; in batched mode a non-emergency waits for the batch window.
+   *
+   * @throws TotError `DISPATCH_INVALID_BOOKING` naming the bad field; nothing is written then.
+   */
+  async create(request: BookingRequest, by: Actor): Promise<Booking> {
+    const now = this.clock();
+    const checked = checkBookingRequest(request, now);
+    const actor = checkActor(by);
+    const context = this.context;
+    const estimate = this.estimateAt(checked, checked.scheduledAt ?? now);
+    const booking: Booking = {
+      ...checked,
+      id: randomUUID(),
+      status: 'created',
+      emergency: isEmergencyCategory(checked.priority),
+      originalPriority: checked.priority,
+      declinedBy: [],
+      estimatedPrice: estimate.price,
+      estimatedDurationMinutes: ESTIMATED_VISIT_MINUTES[checked.callType],
+      createdAt: now,
+      version: 1,
+    };
+    const update: BookingStatusUpdate = {
+      bookingId: booking.id,
+      from: null,
+      to: 'created',
+      by: actor,
+      at: now,
+    };
+    await context.recorder.create(booking, update, []);
+    context.metrics?.bookingsCreated.inc({ priority: String(booking.priority) });
+    const later =
+      booking.scheduledAt !== undefined && booking.scheduledAt - this.settings.scheduleLeadMs > now;
+    if (!later) {
+      await context.locks.run([booking.id], async () => {
+        const current = context.bookings.get(booking.id);
+        if (current?.status !== 'created') return;
+        await context.recorder.record([transitionWrite(current, 'searching', SYSTEM, now, 'search_started')]);
+      });
+      if (booking.emergency) await matchEmergency(context, booking.id, now);
+      else if (this.settings.matching === 'greedy') {
+        const searching = context.bookings.get(booking.id);
+        if (searching?.status === 'searching') await matchGreedy(context, searching, now);
+      }
+    }
+    return copyBooking(context.bookings.get(booking.id) ?? (await context.store.get(booking.id)));
+  }
+
+  /** @throws TotError `DISPATCH_BOOKING_NOT_FOUND`. */
+  async get(id: string): Promise<Booking> {
+    const active = this.context.bookings.get(id);
+    return active ? copyBooking(active) : this.context.store.get(id);
+  }
+
+  /** @throws TotError `DISPATCH_BOOKING_NOT_FOUND` for an unknown `after`; `DISPATCH_INVALID_BOOKING` for a bad limit. */
+  list(filter: BookingListFilter): Promise<Booking[]> {
+    return this.context.store.list(filter);
+  }
+
+  /** @throws TotError `DISPATCH_BOOKING_NOT_FOUND`. */
+  history(id: string): Promise<BookingStatusUpdate[]> {
+    return this.context.store.history(id);
+  }
+
+  /** Copies of the active bookings, in queue order (priority, then age). */
+  active(): Booking[] {
+    return [...this.context.bookings.all()].sort(queueOrder).map(copyBooking);
+  }
+
+  bookingOfDoctor(doctorId: string): Booking | undefined {
+    const holder = this.context.bookings.holderOf(doctorId);
+    return holder && copyBooking(holder);
+  }
+
+  /** @throws TotError `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`, `DISPATCH_INVALID_BOOKING`. */
+  cancel(id: string, by: Actor, reason: string): Promise<Booking> {
+    const actor = checkActor(by);
+    return cancelBooking(this.context, id, actor, checkText('reason', reason, 500), this.clock());
+  }
+
+  /** @throws TotError `DISPATCH_OFFER_NOT_OPEN`, `DISPATCH_BOOKING_NOT_FOUND`. */
+  accept(id: string, doctorId: string, by: Actor): Promise<Booking> {
+    return acceptOffer(this.context, id, checkText('doctorId', doctorId), checkActor(by), this.clock());
+  }
+
+  /** @throws TotError `DISPATCH_OFFER_NOT_OPEN`, `DISPATCH_BOOKING_NOT_FOUND`. */
+  decline(id: string, doctorId: string, by: Actor, reason?: string): Promise<Booking> {
+    const why = reason === undefined ? 'declined' : `declined:${checkText('reason', reason, 500)}`;
+    return declineOffer(this.context, id, checkText('doctorId', doctorId), checkActor(by), why, this.clock());
+  }
+
+  /** @throws TotError `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
+  arrived(id: string, doctorId: string, by: Actor): Promise<Booking> {
+    return visitStep(
+      this.context,
+      id,
+      checkText('doctorId', doctorId),
+      'arrived',
+      checkActor(by),
+      this.clock(),
+    );
+  }
+
+  /** @throws TotError `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
+  start(id: string, doctorId: string, by: Actor): Promise<Booking> {
+    return visitStep(
+      this.context,
+      id,
+      checkText('doctorId', doctorId),
+      'in_progress',
+      checkActor(by),
+      this.clock(),
+    );
+  }
+
+  /** @throws TotError `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
+  complete(id: string, doctorId: string, by: Actor): Promise<Booking> {
+    return visitStep(
+      this.context,
+      id,
+      checkText('doctorId', doctorId),
+      'completed',
+      checkActor(by),
+      this.clock(),
+    );
+  }
+
+  /** @throws TotError `DISPATCH_DOCTOR_UNAVAILABLE`, `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
+  assign(id: string, doctorId: string, by: Actor): Promise<Booking> {
+    return assignManually(this.context, id, checkText('doctorId', doctorId), checkActor(by), this.clock());
+  }
+
+  /** @throws TotError `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
+  reassign(id: string, by: Actor, reason: string): Promise<Booking> {
+    return reassignBooking(this.context, id, checkActor(by), checkText('reason', reason, 200), this.clock());
+  }
+
+  /** @throws TotError `DISPATCH_INVALID_BOOKING` (priority), `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
+  changePriority(id: string, priority: TriageCategory, by: Actor): Promise<Booking> {
+    return changeBookingPriority(this.context, id, checkPriority(priority), checkActor(by), this.clock());
+  }
+
+  /**
+   * The quote for a booking at this moment: the tariff of dispatch/pricing.ts with the distance from the nearest
+   * available doctor with the specialization (and that doctor's ETA).
+   *
+   * @throws TotError `DISPATCH_INVALID_BOOKING` for a bad field.
+   */
+  estimatePrice(
+    request: Pick<BookingRequest, 'lat' | 'lng' | 'callType' | 'priority' | 'specialization'>,
+  ): PriceEstimate {
+    const now = this.clock();
+    const checked = checkBookingRequest(
+      { patientId: 'quote', symptoms: '', address: 'quote', ...request } as BookingRequest,
+      now,
+    );
+    return this.estimateAt(checked, now);
+  }
+
+  private estimateAt(
+    request: Pick<BookingRequest, 'lat' | 'lng' | 'callType' | 'priority' | 'specialization'>,
+    at: number,
+  ): PriceEstimate {
+    const { live, settings } = this.context;
+    const [nearest] = live.fleet.nearby(request.lat, request.lng, {
+      k: 1,
+      status: 'available',
+      maxKm: settings.maxKm,
+      ...(request.specialization === undefined ? {} : { specialization: request.specialization }),
+    });
+    const doctor = nearest?.doctor;
+    const eta =
+      doctor?.lat === undefined || doctor.lng === undefined
+        ? undefined
+        : etaSeconds(live.traffic, { lat: doctor.lat, lng: doctor.lng }, request, this.clock(), settings.eta);
+    return estimatePrice(
+      {
+        callType: request.callType,
+        priority: request.priority,
+        at,
+        ...(nearest === undefined ? {} : { nearestDoctorKm: nearest.distanceKm }),
+        ...(eta === undefined ? {} : { etaSeconds: eta }),
+      },
+      this.tariff,
+    );
+  }
+
+  private async runTick(now: number): Promise<TickSummary> {
+    const context = this.context;
+    const offersLapsed = await lapseOffers(context, now);
+    const offlineReleased = await releaseOfflineDoctors(context, now);
+    const scheduledStarted = await startScheduled(context, now);
+    const departed = await departScheduled(context, now);
+    const searchesExpired = await expireSearches(context, now);
+    let emergenciesTried = 0;
+    for (const booking of context.bookings.searching()) {
+      if (!booking.emergency || !isDue(context, booking, now)) continue;
+      await matchEmergency(context, booking.id, now);
+      emergenciesTried++;
+    }
+    let greedyOffered = 0;
+    let batch: BatchOutcome | undefined;
+    if (this.settings.matching === 'greedy') {
+      for (const booking of context.bookings.searching()) {
+        if (booking.emergency || !isDue(context, booking, now)) continue;
+        if (await matchGreedy(context, booking, now)) greedyOffered++;
+      }
+    } else {
+      batch = await matchBatch(context, now);
+    }
+    const slaBreaches = await checkSla(context, now);
+    context.sync.retry(now);
+    await context.outbox.flush();
+    return {
+      now,
+      offersLapsed,
+      offlineReleased,
+      scheduledStarted,
+      departed,
+      searchesExpired,
+      emergenciesTried,
+      greedyOffered,
+      batch,
+      slaBreaches,
+    };
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The {@link BookingRepository} in process memory: for simulations that book tens of thousands of visits without a
+ * database round trip per change, and for the dispatcher's unit tests. It refuses what the SQL store refuses, with the
+ * same codes — a stale version, a second booking holding a doctor (the SQL store's unique index), an unknown id — and
+ * a refused commit changes nothing. Nothing survives the process.
+ */
+import { holdsDoctor } from './booking-lifecycle.ts';
+import {
+  bookingNotFound,
+  doctorHeld,
+  isBookingId,
+  listLimit,
+  staleVersion,
+  type ActiveBookingRow,
+  type BookingMarks,
+  type BookingRepository,
+  type BookingWrite,
+  type NotificationRecord,
+  type StoredNotification,
+} from './booking-repository.ts';
+import {
+  FINAL_STATUSES,
+  type Booking,
+  type BookingListFilter,
+  type BookingStatusUpdate,
+} from './booking-types.ts';
+
+function copy(booking: Booking): Booking {
+  return { ...booking, declinedBy: [...booking.declinedBy] };
+}
+
+/** Orders newest first: createdAt descending, then id descending (the SQL store's keyset order). */
+function newestFirst(a: Booking, b: Booking): number {
+  return b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** Bookings kept in maps. */
+export class MemoryBookingStore implements BookingRepository {
+  private readonly bookings = new Map<string, Booking>();
+  private readonly updates = new Map<string, BookingStatusUpdate[]>();
+  private readonly marks = new Map<string, BookingMarks>();
+  private readonly notes: StoredNotification[] = [];
+  /** doctor id → id of the booking holding them. */
+  private readonly holders = new Map<string, string>();
+  private nextNotificationId = 1;
+
+  async create(booking: Booking, update: BookingStatusUpdate): Promise<void> {
+    if (this.bookings.has(booking.id)) throw new Error(`booking ${booking.id} exists already`);
+    this.checkHolders([booking]);
+    this.bookings.set(booking.id, copy(booking));
+    this.index(undefined, booking);
+    this.updates.set(booking.id, [{ ...update }]);
+  }
+
+  async commit(
+    writes: readonly BookingWrite[],
+    notifications: readonly NotificationRecord[] = [],
+  ): Promise<void> {
+    // Staged first, so that a refusal half-way leaves everything as it was.
+    const staged = new Map<string, Booking>();
+    for (const { before, after } of writes) {
+      const current = staged.get(after.id) ?? this.bookings.get(after.id);
+      if (current === undefined || current.version !== before.version)
+        throw staleVersion(after.id, before.version);
+      staged.set(after.id, after);
+    }
+    this.checkHolders([...staged.values()]);
+    for (const { after, update } of writes) {
+      this.index(this.bookings.get(after.id), after);
+      this.bookings.set(after.id, copy(after));
+      (this.updates.get(after.id) as BookingStatusUpdate[]).push({ ...update });
+    }
+    for (const notification of notifications) this.store(notification);
+  }
+
+  async get(id: string): Promise<Booking> {
+    const booking = this.bookings.get(id);
+    if (booking === undefined) throw bookingNotFound(id);
+    return copy(booking);
+  }
+
+  async list(filter: BookingListFilter = {}): Promise<Booking[]> {
+    const limit = listLimit(filter.limit);
+    let anchor: Booking | undefined;
+    if (filter.after !== undefined) {
+      anchor = isBookingId(filter.after) ? this.bookings.get(filter.after) : undefined;
+      if (anchor === undefined) throw bookingNotFound(filter.after, 'after');
+    }
+    const matches = [...this.bookings.values()].filter(
+      (booking) =>
+        (filter.patientId === undefined || booking.patientId === filter.patientId) &&
+        (filter.doctorId === undefined || booking.doctorId === filter.doctorId) &&
+        (filter.status === undefined || filter.status.includes(booking.status)) &&
+        (anchor === undefined || newestFirst(anchor, booking) < 0),
+    );
+    return matches.sort(newestFirst).slice(0, limit).map(copy);
+  }
+
+  async history(id: string): Promise<BookingStatusUpdate[]> {
+    const updates = this.updates.get(id);
+    if (updates === undefined) throw bookingNotFound(id);
+    return updates.map((update) => ({ ...update }));
+  }
+
+  async loadActive(): Promise<ActiveBookingRow[]> {
+    return [...this.bookings.values()]
+      .filter((booking) => !FINAL_STATUSES.includes(booking.status))
+      .sort((a, b) => -newestFirst(a, b))
+      .map((booking) => ({ booking: copy(booking), marks: { ...(this.marks.get(booking.id) ?? {}) } }));
+  }
+
+  async mark(
+    id: string,
+    mark: keyof BookingMarks,
+    at: number,
+    notification?: NotificationRecord,
+  ): Promise<void> {
+    if (!this.bookings.has(id)) return;
+    this.marks.set(id, { ...(this.marks.get(id) ?? {}), [mark]: at });
+    if (notification) this.store(notification);
+  }
+
+  async insertNotification(notification: NotificationRecord): Promise<void> {
+    this.store(notification);
+  }
+
+  async notifications(filter: {
+    recipient?: string;
+    bookingId?: string;
+    limit?: number;
+  }): Promise<StoredNotification[]> {
+    const limit = listLimit(filter.limit);
+    return this.notes
+      .filter(
+        (note) =>
+          (filter.recipient === undefined || note.recipient === filter.recipient) &&
+          (filter.bookingId === undefined || note.bookingId === filter.bookingId),
+      )
+      .sort((a, b) => b.createdAt - a.createdAt || Number(b.id) - Number(a.id))
+      .slice(0, limit)
+      .map((note) => ({ ...note, payload: structuredClone(note.payload) }));
+  }
+
+  /** The unique index of the SQL store: after the change, no doctor is held by two bookings. */
+  private checkHolders(changed: readonly Booking[]): void {
+    const changedById = new Map(changed.map((booking) => [booking.id, booking]));
+    const claimed = new Map<string, string>();
+    for (const booking of changed) {
+      if (booking.doctorId === undefined || !holdsDoctor(booking.status)) continue;
+      const doctorId = booking.doctorId;
+      if (claimed.has(doctorId)) throw doctorHeld(doctorId);
+      claimed.set(doctorId, booking.id);
+      const holderId = this.holders.get(doctorId);
+      if (holderId === undefined || holderId === booking.id) continue;
+      // The current holder lets the doctor go in this same change: allowed (a preemption does exactly that).
+      const holderAfter = changedById.get(holderId);
+      const releases =
+        holderAfter !== undefined && (holderAfter.doctorId !== doctorId || !holdsDoctor(holderAfter.status));
+      if (!releases) throw doctorHeld(doctorId);
+    }
+  }
+
+  /** Keeps the holder index in step with a stored booking. */
+  private index(previous: Booking | undefined, booking: Booking): void {
+    if (previous?.doctorId !== undefined && this.holders.get(previous.doctorId) === booking.id) {
+      this.holders.delete(previous.doctorId);
+    }
+    if (booking.doctorId !== undefined && holdsDoctor(booking.status))
+      this.holders.set(booking.doctorId, booking.id);
+  }
+
+  private store(notification: NotificationRecord): void {
+    this.notes.push({
+      ...notification,
+      payload: structuredClone(notification.payload),
+      id: String(this.nextNotificationId++),
+    });
+  }
+}
