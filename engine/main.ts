@@ -15,6 +15,7 @@ import { addGatewayRoutes } from '../api/gateway/routes.ts';
 import { auditRecorder } from '../api/auth/audit.ts';
 import { bearerPrincipal, createGuards } from '../api/auth/guards.ts';
 import { AccessTokens } from '../api/auth/tokens.ts';
+import { VerifiedTokens } from '../api/auth/verified-tokens.ts';
 import { addAuditRoutes } from '../api/routes/audit.ts';
 import { addAuthRoutes } from '../api/routes/auth.ts';
 import { addClinicRoutes } from '../api/routes/clinics.ts';
@@ -143,7 +144,9 @@ export async function startApplication(
     secret: config.JWT_SECRET ?? randomBytes(48).toString('base64url'),
     ttlSeconds: config.ACCESS_TOKEN_TTL_S,
   });
-  const guards = createGuards(tokens);
+  // Verified tokens are remembered until they expire: a client's token is checked once, not on every request.
+  const verifiedTokens = new VerifiedTokens(tokens);
+  const guards = createGuards(verifiedTokens);
   const audit = new AuditLog({
     store: {
       query: async (text, params) => readyStore().query(text, params),
@@ -272,7 +275,7 @@ export async function startApplication(
     sockets: [phoneSocketRoute(gateway)],
     onFinished: auditRecorder(tokens, (entry) => audit.append(entry)),
     rateLimit,
-    authenticate: bearerPrincipal(tokens),
+    authenticate: bearerPrincipal(verifiedTokens),
     ...(config.CORS_ORIGINS === undefined ? {} : { cors: config.CORS_ORIGINS }),
   });
   const port = await server.listen();

@@ -1,7 +1,8 @@
 import type { Role } from '../../engine/users.ts';
 import { TotError } from '../../geo/errors.ts';
 import type { ApiRequest, ApiResponse, Handler } from '../router.ts';
-import { bearerOf, type AccessTokens, type Principal } from './tokens.ts';
+import { bearerOf, type Principal } from './tokens.ts';
+import type { TokenVerifier } from './verified-tokens.ts';
 
 /** A request whose access token has been verified. */
 export interface AuthenticatedRequest extends ApiRequest {
@@ -26,7 +27,7 @@ export interface Guards {
  *   one.
  */
 export async function principalOf(
-  tokens: AccessTokens,
+  tokens: TokenVerifier,
   request: Pick<ApiRequest, 'headers'>,
 ): Promise<Principal> {
   const token = bearerOf(request.headers);
@@ -48,7 +49,7 @@ export async function principalOf(
  * principal to the guards; a route that needs credentials still answers a missing or bad token with its exact 401.
  */
 export function bearerPrincipal(
-  tokens: AccessTokens,
+  tokens: TokenVerifier,
 ): (headers: Record<string, string>) => Promise<Principal | undefined> {
   return async (headers) => {
     const token = bearerOf(headers);
@@ -61,7 +62,7 @@ export function bearerPrincipal(
  * Guards over `tokens`. A request that already carries a `principal` (the server verified its token) is not verified
  * again; any other is verified here, so handlers behave the same behind another adapter or called directly in tests.
  */
-export function createGuards(tokens: AccessTokens): Guards {
+export function createGuards(tokens: TokenVerifier): Guards {
   const authenticated = (handler: AuthenticatedHandler): Handler => {
     return async (request) =>
       handler({ ...request, principal: request.principal ?? (await principalOf(tokens, request)) });
