@@ -228,6 +228,10 @@ export const environmentSchema = z.object({
   DEVICE_TOKENS: deviceTokens.default([]),
   /** How long the gateway collects fixes before publishing them as one bus request (0: at the next turn of the loop). */
   GATEWAY_LINGER_MS: integer(0, 1_000).default(5),
+  /** How often the live map (WebSocket /v1/live) builds and publishes its deltas, ms. */
+  LIVE_TICK_MS: integer(10, 10_000).default(100),
+  /** Unread bytes queued for a live-map connection beyond which it gets no more deltas until it drains. */
+  LIVE_MAX_BUFFERED_BYTES: integer(4_096, 1_073_741_824).default(262_144),
   /**
    * Key of the HS256 access tokens, at least 32 characters. Unset: a random key is made at boot (tokens do not survive
    * a restart; every engine behind one load balancer needs the same key).

@@ -11,6 +11,9 @@ import { FixPublisher } from '../api/gateway/fix-publisher.ts';
 import { GatewayMetrics } from '../api/gateway/gateway-metrics.ts';
 import { PhoneGateway } from '../api/gateway/phone-gateway.ts';
 import { phoneSocketRoute } from '../api/gateway/phone-socket.ts';
+import { LiveHub } from '../api/live/live-hub.ts';
+import { LiveMetrics } from '../api/live/live-metrics.ts';
+import { liveSocketRoute } from '../api/live/live-route.ts';
 import { addGatewayRoutes } from '../api/gateway/routes.ts';
 import { auditRecorder } from '../api/auth/audit.ts';
 import { bearerPrincipal, createGuards } from '../api/auth/guards.ts';
@@ -266,13 +269,23 @@ export async function startApplication(
   };
   if (config.DEVICE_TOKENS.length === 0)
     logger.info('no DEVICE_TOKENS set: the phone gateway refuses every device');
+  // The dispatchers' live map (WebSocket /v1/live): the fleet's changes, counts, traffic (and bookings, once a
+  // dispatcher is given with live.useBookings) published every LIVE_TICK_MS.
+  const liveMetrics = new LiveMetrics(metrics.registry);
+  const live = new LiveHub({
+    world: { fleet: () => engine.fleet, traffic: () => engine.traffic, now: clock },
+    limits: { tickMs: config.LIVE_TICK_MS, maxBufferedBytes: config.LIVE_MAX_BUFFERED_BYTES },
+    metrics: liveMetrics,
+    logger,
+  });
+  live.start();
   const server = new HttpServer({
     host: config.HOST,
     port: config.PORT,
     router,
     logger,
     metrics,
-    sockets: [phoneSocketRoute(gateway)],
+    sockets: [phoneSocketRoute(gateway), liveSocketRoute({ hub: live, tokens, metrics: liveMetrics })],
     onFinished: auditRecorder(tokens, (entry) => audit.append(entry)),
     rateLimit,
     authenticate: bearerPrincipal(verifiedTokens),
@@ -461,6 +474,7 @@ export async function startApplication(
       const work = (async () => {
         await ready;
         const drained = await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+        live.stop();
         // Whatever the gateway still holds in its linger goes out before the bus closes.
         await fixPublisher.close();
         await simulator?.stop();
