@@ -86,11 +86,16 @@ describe('an emergency in the console', () => {
       await phone.frame((frame) => frame['type'] === 'offer' && frame['bookingId'] === bookingId, 15_000);
       phone.send({ type: 'accept', bookingId });
       await phone.frame((frame) => frame['type'] === 'ack' && frame['bookingId'] === bookingId);
-      await page
-        .locator(
-          `[data-testid="alert"][data-booking-id="${bookingId}"][data-doctor-id="${DOCTOR_ID}"][data-booking-status="assigned"]`,
-        )
-        .waitFor({ timeout: 15_000 });
+      // Accepting a visit wanted now makes it assigned and en route in one step.
+      const alertAssigned = page.locator(
+        ['assigned', 'en_route']
+          .map(
+            (status) =>
+              `[data-testid="alert"][data-booking-id="${bookingId}"][data-doctor-id="${DOCTOR_ID}"][data-booking-status="${status}"]`,
+          )
+          .join(', '),
+      );
+      await alertAssigned.waitFor({ timeout: 15_000 });
       expect(await page.getByTestId('alert-banner').textContent()).toContain(DOCTOR_ID);
       await screenshot(page, 'console-emergency-assigned');
 
@@ -104,7 +109,7 @@ describe('an emergency in the console', () => {
       const afterReassign = await app.api('GET', `/v1/bookings/${bookingId}`, {
         token: await app.adminToken(),
       });
-      expect(afterReassign.body['status']).not.toBe('assigned');
+      expect(afterReassign.body).not.toHaveProperty('doctorId');
 
       // Assign by hand: the doctor is offered in the candidates list (nearest available).
       const assignButton = page.locator(`[data-testid="assign-doctor"][data-doctor-id="${DOCTOR_ID}"]`);
@@ -116,7 +121,8 @@ describe('an emergency in the console', () => {
           const booking = await app.api('GET', `/v1/bookings/${bookingId}`, {
             token: await app.adminToken(),
           });
-          return booking.body['status'] === 'assigned' && booking.body['doctorId'] === DOCTOR_ID
+          return ['assigned', 'en_route'].includes(booking.body['status'] as string) &&
+            booking.body['doctorId'] === DOCTOR_ID
             ? true
             : undefined;
         },
@@ -124,7 +130,12 @@ describe('an emergency in the console', () => {
       );
       await page
         .locator(
-          `[data-testid="queue-item"][data-booking-id="${bookingId}"][data-doctor-id="${DOCTOR_ID}"][data-status="assigned"]`,
+          ['assigned', 'en_route']
+            .map(
+              (status) =>
+                `[data-testid="queue-item"][data-booking-id="${bookingId}"][data-doctor-id="${DOCTOR_ID}"][data-status="${status}"]`,
+            )
+            .join(', '),
         )
         .waitFor({ timeout: 15_000 });
       await screenshot(page, 'console-emergency-assigned-by-hand');

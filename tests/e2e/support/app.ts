@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEngineProcess, waitUntilReady, type EngineProcess } from '../../support/engine-process.ts';
+import { waitFor } from '../../support/wait.ts';
 
 /** Test values only. */
 export const JWT_SECRET = 'e2e-suite-secret-0123456789abcdef0123';
@@ -86,7 +87,13 @@ export async function startApp(environment: Record<string, string> = {}): Promis
     return reply.body['accessToken'] as string;
   };
   let admin: string | undefined;
-  const adminToken = async () => (admin ??= await login(ADMIN.email, ADMIN.password));
+  // The bootstrap admin is created just after the store reports ready: the first logins may come too early.
+  const adminToken = async () =>
+    (admin ??= await waitFor(() => login(ADMIN.email, ADMIN.password).catch(() => undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'the bootstrap admin signing in',
+    }));
   const app: E2eApp = {
     engine,
     url,
