@@ -63,7 +63,8 @@ export function createMap(
     map.once('load', () => {
       map.off('error', failed);
       if (!config.mapStyleUrl) addOrientationGrid(map);
-      container.dataset['mapReady'] = 'true';
+      // Marked once the first frame with the grid has been drawn, so a screenshot taken then shows it.
+      map.once('idle', () => (container.dataset['mapReady'] = 'true'));
       resolve(map);
     });
   });
