@@ -46,30 +46,22 @@ export class MemoryBookingStore implements BookingRepository {
 
   async create(booking: Booking, update: BookingStatusUpdate): Promise<void> {
     if (this.bookings.has(booking.id)) throw new Error(`booking ${booking.id} exists already`);
-    this.checkHolders([booking]);
+    const holders = this.stage([{ before: booking, after: booking }], true);
     this.bookings.set(booking.id, copy(booking));
-    this.index(undefined, booking);
     this.updates.set(booking.id, [{ ...update }]);
+    this.applyHolders(holders);
   }
 
   async commit(
     writes: readonly BookingWrite[],
     notifications: readonly NotificationRecord[] = [],
   ): Promise<void> {
-    // Staged first, so that a refusal half-way leaves everything as it was.
-    const staged = new Map<string, Booking>();
-    for (const { before, after } of writes) {
-      const current = staged.get(after.id) ?? this.bookings.get(after.id);
-      if (current === undefined || current.version !== before.version)
-        throw staleVersion(after.id, before.version);
-      staged.set(after.id, after);
-    }
-    this.checkHolders([...staged.values()]);
+    const holders = this.stage(writes, false);
     for (const { after, update } of writes) {
-      this.index(this.bookings.get(after.id), after);
       this.bookings.set(after.id, copy(after));
       (this.updates.get(after.id) as BookingStatusUpdate[]).push({ ...update });
     }
+    this.applyHolders(holders);
     for (const notification of notifications) this.store(notification);
   }
 
@@ -141,32 +133,42 @@ export class MemoryBookingStore implements BookingRepository {
       .map((note) => ({ ...note, payload: structuredClone(note.payload) }));
   }
 
-  /** The unique index of the SQL store: after the change, no doctor is held by two bookings. */
-  private checkHolders(changed: readonly Booking[]): void {
-    const changedById = new Map(changed.map((booking) => [booking.id, booking]));
-    const claimed = new Map<string, string>();
-    for (const booking of changed) {
-      if (booking.doctorId === undefined || !holdsDoctor(booking.status)) continue;
-      const doctorId = booking.doctorId;
-      if (claimed.has(doctorId)) throw doctorHeld(doctorId);
-      claimed.set(doctorId, booking.id);
-      const holderId = this.holders.get(doctorId);
-      if (holderId === undefined || holderId === booking.id) continue;
-      // The current holder lets the doctor go in this same change: allowed (a preemption does exactly that).
-      const holderAfter = changedById.get(holderId);
-      const releases =
-        holderAfter !== undefined && (holderAfter.doctorId !== doctorId || !holdsDoctor(holderAfter.status));
-      if (!releases) throw doctorHeld(doctorId);
+  /**
+   * Checks writes in order as the SQL store does — each against the version before it, and against the unique index
+   * of held doctors row by row (so a doctor must be let go before another booking takes them, as in SQL) — without
+   * changing anything. Returns the changes to the holder index (undefined: the doctor is free).
+   */
+  private stage(
+    writes: readonly Pick<BookingWrite, 'before' | 'after'>[],
+    creating: boolean,
+  ): Map<string, string | undefined> {
+    const staged = new Map<string, Booking>();
+    const changes = new Map<string, string | undefined>();
+    const holderOf = (doctorId: string) =>
+      changes.has(doctorId) ? changes.get(doctorId) : this.holders.get(doctorId);
+    for (const { before, after } of writes) {
+      const current = creating ? undefined : (staged.get(after.id) ?? this.bookings.get(after.id));
+      if (!creating && (current === undefined || current.version !== before.version)) {
+        throw staleVersion(after.id, before.version);
+      }
+      if (current?.doctorId !== undefined && holderOf(current.doctorId) === after.id) {
+        changes.set(current.doctorId, undefined);
+      }
+      if (after.doctorId !== undefined && holdsDoctor(after.status)) {
+        const holder = holderOf(after.doctorId);
+        if (holder !== undefined && holder !== after.id) throw doctorHeld(after.doctorId);
+        changes.set(after.doctorId, after.id);
+      }
+      staged.set(after.id, after);
     }
+    return changes;
   }
 
-  /** Keeps the holder index in step with a stored booking. */
-  private index(previous: Booking | undefined, booking: Booking): void {
-    if (previous?.doctorId !== undefined && this.holders.get(previous.doctorId) === booking.id) {
-      this.holders.delete(previous.doctorId);
+  private applyHolders(changes: Map<string, string | undefined>): void {
+    for (const [doctorId, bookingId] of changes) {
+      if (bookingId === undefined) this.holders.delete(doctorId);
+      else this.holders.set(doctorId, bookingId);
     }
-    if (booking.doctorId !== undefined && holdsDoctor(booking.status))
-      this.holders.set(booking.doctorId, booking.id);
   }
 
   private store(notification: NotificationRecord): void {

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyTransition } from '../../../dispatch/booking-lifecycle.ts';
+import type { BookingRepository, BookingWrite } from '../../../dispatch/booking-repository.ts';
+import { SqlBookingStore } from '../../../dispatch/booking-store.ts';
+import type { Actor, Booking, BookingStatus, BookingStatusUpdate } from '../../../dispatch/booking-types.ts';
+import { MemoryBookingStore } from '../../../dispatch/memory-booking-store.ts';
+import { migrate } from '../../../engine/migrate.ts';
+import type { Store } from '../../../engine/store.ts';
+import { TotError } from '../../../geo/errors.ts';
+import { storeImplementations } from '../../support/stores.ts';
+
+const SYSTEM: Actor = { id: 'system', role: 'system' };
+const base = Date.UTC(2026, 10, 23, 9, 0, 0, 123);
+
+/** The memory store and every SQL store, each behind the same repository interface. */
+const implementations: [string, () => Promise<{ repository: BookingRepository; sql?: Store }>][] = [
+  ['memory', async () => ({ repository: new MemoryBookingStore() })],
+  ...storeImplementations.map(
+    ([name, open]): [string, () => Promise<{ repository: BookingRepository; sql?: Store }>] => [
+      name,
+      async () => {
+        const sql = await open();
+        await migrate(sql);
+        return { repository: new SqlBookingStore(sql), sql };
+      },
+    ],
+  ),
+];
+
+describe.each(implementations)('booking store: %s', (_name, open) => {
+  let repository: BookingRepository;
+  let sql: Store | undefined;
+  const tag = `t${process.pid}x${Math.floor(Math.random() * 1e9)}`;
+  const patient = (name: string) => `${name}.${tag}`;
+  const doctor = (name: string) => `${name}.${tag}`;
+  let clock = base;
+
+  beforeAll(async () => {
+    ({ repository, sql } = await open());
+  });
+  afterAll(async () => {
+    if (!sql) return;
+    await sql.query('DELETE FROM booking.bookings WHERE patient_id LIKE $1', [`%.${tag}`]);
+    await sql.query('DELETE FROM notification.notifications WHERE recipient LIKE $1', [`%.${tag}`]);
+    await sql.close();
+  });
+
+  async function created(overrides: Partial<Booking> = {}): Promise<Booking> {
+    clock += 1_000;
+    const booking: Booking = {
+      id: randomUUID(),
+      patientId: patient('ann'),
+      callType: 'home_visit',
+      symptoms: 'fever, 38.5',
+      address: 'Tverskaya 7, flat 12',
+      lat: 55.757_123_456,
+      lng: 37.615_987_654,
+      priority: 4,
+      originalPriority: 4,
+      emergency: false,
+      status: 'created',
+      declinedBy: [],
+      estimatedPrice: 3_180.5,
+      estimatedDurationMinutes: 40,
+      createdAt: clock,
+      version: 1,
+      ...overrides,
+    };
+    await repository.create(booking, {
+      bookingId: booking.id,
+      from: null,
+      to: 'created',
+      by: SYSTEM,
+      at: clock,
+    });
+    return booking;
+  }
+
+  function step(
+    before: Booking,
+    to: BookingStatus,
+    changes: Parameters<typeof applyTransition>[3] = {},
+  ): BookingWrite {
+    clock += 1_000;
+    const after = applyTransition(before, to, clock, changes);
+    const update: BookingStatusUpdate = {
+      bookingId: before.id,
+      from: before.status,
+      to,
+      by: SYSTEM,
+      at: clock,
+    };
+    if (after.doctorId !== undefined) update.doctorId = after.doctorId;
+    return { before, after, update };
+  }
+
+  async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+    try {
+      await promise;
+    } catch (error) {
+      return error instanceof TotError ? error.code : `untyped: ${String(error)}`;
+    }
+    return undefined;
+  }
+
+  it('keeps every field of a booking, times to the millisecond, and records its first update', async () => {
+    const booking = await created({
+      specialization: 'pediatrics',
+      scheduledAt: base + 86_400_007,
+    });
+    expect(await repository.get(booking.id)).toEqual(booking);
+    const full = step(step(booking, 'searching').after, 'offered', {
+      doctorId: doctor('d-full'),
+      offerExpiresAt: clock + 20_001,
+      declinedBy: [doctor('x'), doctor('y')],
+    });
+    await repository.commit([
+      step(booking, 'searching'),
+      { ...full, before: { ...full.before, version: 2 } },
+    ]);
+    expect(await repository.get(booking.id)).toEqual(full.after);
+    const history = await repository.history(booking.id);
+    expect(history.map((update) => [update.from, update.to])).toEqual([
+      [null, 'created'],
+      ['created', 'searching'],
+      ['searching', 'offered'],
+    ]);
+    expect(history[2]).toMatchObject({ doctorId: doctor('d-full'), by: SYSTEM });
+    expect(await codeOf(repository.get(randomUUID()))).toBe('DISPATCH_BOOKING_NOT_FOUND');
+    expect(await codeOf(repository.get('not-a-uuid'))).toBe('DISPATCH_BOOKING_NOT_FOUND');
+    expect(await codeOf(repository.history(randomUUID()))).toBe('DISPATCH_BOOKING_NOT_FOUND');
+  });
+
+  it('refuses a write based on a stale version, and a commit is all or nothing', async () => {
+    const booking = await created();
+    const searching = step(booking, 'searching');
+    await repository.commit([searching]);
+    // The same write again is based on version 1, which is gone.
+    expect(await codeOf(repository.commit([searching]))).toBe('DISPATCH_INVALID_TRANSITION');
+    const other = await created();
+    const good = step(other, 'searching');
+    const stale = step(booking, 'cancelled');
+    expect(await codeOf(repository.commit([good, stale]))).toBe('DISPATCH_INVALID_TRANSITION');
+    expect((await repository.get(other.id)).status).toBe('created');
+    expect(await repository.history(other.id)).toHaveLength(1);
+    expect(await repository.get(booking.id)).toEqual(searching.after);
+  });
+
+  it('refuses a second booking holding the same doctor, but lets one booking hand the doctor to another', async () => {
+    const held = doctor('d-held');
+    const first = await created();
+    const firstSearching = step(first, 'searching');
+    const firstOffered = step(firstSearching.after, 'offered', {
+      doctorId: held,
+      offerExpiresAt: clock + 20_000,
+    });
+    await repository.commit([firstSearching, firstOffered]);
+    const second = await created({ patientId: patient('bob') });
+    const secondSearching = step(second, 'searching');
+    await repository.commit([secondSearching]);
+    const clash = step(secondSearching.after, 'offered', { doctorId: held, offerExpiresAt: clock + 20_000 });
+    expect(await codeOf(repository.commit([clash]))).toBe('DISPATCH_DOCTOR_UNAVAILABLE');
+    expect((await repository.get(second.id)).status).toBe('searching');
+
+    // Taken before it is let go, in one commit: refused row by row, as the unique index does; nothing changes.
+    const released = step(firstOffered.after, 'searching');
+    const taken = step(secondSearching.after, 'assigned', { doctorId: held });
+    expect(await codeOf(repository.commit([taken, released]))).toBe('DISPATCH_DOCTOR_UNAVAILABLE');
+    expect((await repository.get(first.id)).doctorId).toBe(held);
+    // Let go, then taken, in one commit (a preemption): allowed.
+    await repository.commit([released, taken]);
+    expect((await repository.get(second.id)).doctorId).toBe(held);
+    expect((await repository.get(first.id)).doctorId).toBeUndefined();
+
+    if (sql) {
+      // The database itself refuses, whatever the code does.
+      const third = await created({ patientId: patient('cat') });
+      const error = await sql
+        .query(`UPDATE booking.bookings SET status = 'assigned', doctor_id = $2 WHERE id = $1`, [
+          third.id,
+          held,
+        ])
+        .then(
+          () => undefined,
+          (failure: unknown) => failure as { code?: string },
+        );
+      expect(error?.code).toBe('23505');
+      const count = await sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM booking.bookings
+          WHERE doctor_id = $1 AND status IN ('offered', 'assigned', 'en_route', 'arrived', 'in_progress')`,
+        [held],
+      );
+      expect(count.rows[0]?.n).toBe(1);
+    }
+  });
+
+  it('lists by patient, doctor and status, newest first, with keyset paging', async () => {
+    const who = patient('dora');
+    const bookings: Booking[] = [];
+    for (let i = 0; i < 5; i++) bookings.push(await created({ patientId: who }));
+    const withDoctor = step(step(bookings[1] as Booking, 'searching').after, 'assigned', {
+      doctorId: doctor('d-list'),
+    });
+    await repository.commit([
+      step(bookings[1] as Booking, 'searching'),
+      { ...withDoctor, before: { ...withDoctor.before, version: 2 } },
+    ]);
+    const all = await repository.list({ patientId: who });
+    expect(all.map((booking) => booking.id)).toEqual(bookings.map((booking) => booking.id).reverse());
+    const page1 = await repository.list({ patientId: who, limit: 2 });
+    const page2 = await repository.list({ patientId: who, limit: 2, after: page1.at(-1)?.id as string });
+    const page3 = await repository.list({ patientId: who, limit: 2, after: page2.at(-1)?.id as string });
+    expect([...page1, ...page2, ...page3].map((booking) => booking.id)).toEqual(
+      all.map((booking) => booking.id),
+    );
+    expect((await repository.list({ doctorId: doctor('d-list') })).map((booking) => booking.id)).toEqual([
+      bookings[1]?.id,
+    ]);
+    expect(
+      (await repository.list({ patientId: who, status: ['assigned'] })).map((booking) => booking.id),
+    ).toEqual([bookings[1]?.id]);
+    expect(await codeOf(repository.list({ limit: 0 }))).toBe('DISPATCH_INVALID_BOOKING');
+    expect(await codeOf(repository.list({ limit: 501 }))).toBe('DISPATCH_INVALID_BOOKING');
+    expect(await codeOf(repository.list({ after: randomUUID() }))).toBe('DISPATCH_BOOKING_NOT_FOUND');
+  });
+
+  it('loads the active bookings with their marks, and keeps notifications', async () => {
+    const active = await created({ patientId: patient('eve') });
+    const done = await created({ patientId: patient('eve') });
+    await repository.commit([step(done, 'cancelled', { cancelReason: 'test' })]);
+    await repository.mark(active.id, 'slaBreachedAt', base + 5_000);
+    await repository.mark(active.id, 'escalatedAt', base + 6_000, {
+      recipient: patient('services'),
+      kind: 'emergency_escalated',
+      bookingId: active.id,
+      payload: { reason: 'test', nested: { a: [1, 2] } },
+      createdAt: base + 6_000,
+    });
+    await repository.insertNotification({
+      recipient: patient('eve'),
+      kind: 'booking_preempted',
+      bookingId: active.id,
+      payload: { newPriority: 3 },
+      createdAt: base + 7_000,
+    });
+    const rows = (await repository.loadActive()).filter((row) => row.booking.patientId === patient('eve'));
+    expect(rows.map((row) => row.booking.id)).toEqual([active.id]);
+    expect(rows[0]?.marks).toEqual({ slaBreachedAt: base + 5_000, escalatedAt: base + 6_000 });
+    expect(await repository.notifications({ recipient: patient('services') })).toEqual([
+      expect.objectContaining({
+        kind: 'emergency_escalated',
+        bookingId: active.id,
+        payload: { reason: 'test', nested: { a: [1, 2] } },
+        createdAt: base + 6_000,
+      }),
+    ]);
+    expect((await repository.notifications({ bookingId: active.id })).map((note) => note.kind)).toEqual([
+      'booking_preempted',
+      'emergency_escalated',
+    ]);
+  });
+});
