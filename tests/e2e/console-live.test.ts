@@ -26,7 +26,13 @@ describe('the console on the live map of the simulated city', () => {
   let dispatcher: TestUser;
 
   beforeAll(async () => {
-    app = await startApp({ SIMULATOR: 'true', SIMULATOR_DOCTORS: '1500', SIMULATOR_DETECTORS: '50' });
+    // Simulated time runs 5× faster so that detectors (one reading every 30–60 simulated seconds) report within seconds.
+    app = await startApp({
+      SIMULATOR: 'true',
+      SIMULATOR_DOCTORS: '1500',
+      SIMULATOR_DETECTORS: '300',
+      SIMULATOR_SPEEDUP: '5',
+    });
     browser = await launchBrowser();
     dispatcher = await app.createUser('live-dispatcher', 'dispatcher');
   });
@@ -71,6 +77,17 @@ describe('the console on the live map of the simulated city', () => {
       expect(moved.length).toBeGreaterThanOrEqual(3);
       expect(Number(await map.getAttribute('data-frames'))).toBeGreaterThan(2);
       await screenshot(page, 'console-live-doctors');
+
+      // The traffic layer: cells with detector readings arrive in the frames and are drawn.
+      await waitFor(
+        async () => (Number(await map.getAttribute('data-traffic-cells')) > 0 ? true : undefined),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 250,
+          what: 'traffic cells in view',
+        },
+      );
+      await screenshot(page, 'console-live-traffic');
       expect(problems).toEqual([]);
     } finally {
       await context.close();
