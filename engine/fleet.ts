@@ -742,15 +742,15 @@ export class Fleet {
     const index = this.index;
     const heading = this.doctors.heading(slot);
     const speed = this.doctors.speed(slot);
-    const change: { -readonly [K in keyof DoctorChange]: DoctorChange[K] } = {
+    // One object shape for every change (absent fields are undefined, not missing): drains stay monomorphic.
+    return {
       id: index.idAt(slot),
       lat: index.latAt(slot),
       lng: index.lngAt(slot),
       status: statusName(index.statusAt(slot)),
+      heading: Number.isNaN(heading) ? undefined : heading,
+      speed: Number.isNaN(speed) ? undefined : speed,
     };
-    if (!Number.isNaN(heading)) change.heading = heading;
-    if (!Number.isNaN(speed)) change.speed = speed;
-    return change;
   }
 
   private viewUnplaced(id: string, doctor: UnplacedDoctor): DoctorView {

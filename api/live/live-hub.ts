@@ -63,7 +63,7 @@ export class LiveHub {
   private readonly viewsByCell = new Map<H3Cell, Set<LiveView>>();
   private readonly coalesced = new Set<LiveSubscriber>();
   private readonly router: ChangeRouter;
-  private doctorViews = 0;
+  private readonly doctorViews = new Set<LiveView>();
   private fleet: LiveFleet;
   private tickCount = 0;
   private nextGroup = 1;
@@ -298,7 +298,8 @@ export class LiveHub {
   private register(view: LiveView, context: ViewContext): void {
     const members = view.initialise(context);
     if (view.mode !== 'doctors') return;
-    if (this.doctorViews++ === 0) this.router.setActive(true);
+    this.doctorViews.add(view);
+    this.router.watch([...this.doctorViews].map((watched) => watched.viewport));
     for (const cell of view.topicCells) {
       let views = this.viewsByCell.get(cell);
       if (!views) this.viewsByCell.set(cell, (views = new Set()));
@@ -314,7 +315,8 @@ export class LiveHub {
       views?.delete(view);
       if (views?.size === 0) this.viewsByCell.delete(cell);
     }
-    if (--this.doctorViews === 0) this.router.setActive(false);
+    this.doctorViews.delete(view);
+    this.router.watch([...this.doctorViews].map((watched) => watched.viewport));
   }
 
   private dropIfUnused(view: LiveView): void {

@@ -3,8 +3,8 @@
  * channel's internal topics), the latest counts and traffic per cell, the bookings changed and the alerts raised.
  *
  * Routing a change needs the cell the doctor was in at the previous tick as well as the one it is in now, so that a
- * view the doctor leaves hears of it. {@link ChangeRouter} remembers that cell per doctor, but only while some view
- * shows single doctors; with none, it forgets everything and costs nothing.
+ * view the doctor leaves hears of it. {@link ChangeRouter} remembers that cell for the doctors inside the viewports
+ * of views showing single doctors; with no such view, it forgets everything and costs nothing.
  */
 import { latLngToCell } from 'h3-js';
 import type { Booking } from '../../dispatch/booking-types.ts';
@@ -13,6 +13,7 @@ import type { H3Cell } from '../../geo/h3.ts';
 import { doctorItemOf } from './live-frames.ts';
 import type { LiveFleet, LiveTrafficField } from './live-sources.ts';
 import type { LiveCount, LiveTraffic } from './protocol.ts';
+import { containsPoint, type Viewport } from './viewport.ts';
 
 /** A tick's input, shared by every view. */
 export interface TickInput {
@@ -37,17 +38,22 @@ export interface TickInput {
   traffic?: TrafficTable;
 }
 
-/** Routes fleet changes to topic cells. */
+/**
+ * Routes fleet changes to topic cells. Only changes that concern a view showing single doctors are routed: a doctor
+ * now inside one of those views' viewports, or one that was inside one at the previous tick (it may be leaving).
+ * Every other change costs a few comparisons, so the router's cost follows the doctors on screen, not the fleet.
+ */
 export class ChangeRouter {
-  private readonly lastCell = new Map<string, H3Cell>();
-  private active = false;
+  /** Doctors inside a watched viewport at the previous tick, with their topic cell then. */
+  private readonly watched = new Map<string, H3Cell>();
+  private viewports: readonly Viewport[] = [];
 
   constructor(readonly resolution: number) {}
 
-  /** Starts (a view showing single doctors exists) or stops (none is left: the memory is dropped) remembering. */
-  setActive(active: boolean): void {
-    if (!active) this.lastCell.clear();
-    this.active = active;
+  /** Sets the viewports of the views showing single doctors; with none, everything is forgotten. */
+  watch(viewports: readonly Viewport[]): void {
+    this.viewports = viewports;
+    if (viewports.length === 0) this.watched.clear();
   }
 
   /**
@@ -55,29 +61,35 @@ export class ChangeRouter {
    * tick, which views created earlier rely on to hear that the doctor left them.
    */
   seed(id: string, lat: number, lng: number): void {
-    if (this.active && !this.lastCell.has(id)) this.lastCell.set(id, latLngToCell(lat, lng, this.resolution));
+    if (this.viewports.length > 0 && !this.watched.has(id)) {
+      this.watched.set(id, latLngToCell(lat, lng, this.resolution));
+    }
   }
 
-  /** Routes one tick's changes; empty maps while inactive. */
+  /** Routes one tick's changes; empty maps while no viewport is watched. */
   route(changes: FleetChanges): {
     changesByCell: Map<H3Cell, number[]>;
     removedByCell: Map<H3Cell, string[]>;
   } {
     const changesByCell = new Map<H3Cell, number[]>();
     const removedByCell = new Map<H3Cell, string[]>();
-    if (!this.active) return { changesByCell, removedByCell };
+    const viewports = this.viewports;
+    if (viewports.length === 0) return { changesByCell, removedByCell };
     for (const id of changes.removed) {
-      const previous = this.lastCell.get(id);
+      const previous = this.watched.get(id);
       if (previous === undefined) continue;
-      this.lastCell.delete(id);
+      this.watched.delete(id);
       push(removedByCell, previous, id);
     }
     const list = changes.changed;
     for (let i = 0; i < list.length; i++) {
       const change = list[i] as DoctorChange;
+      const inside = insideAny(viewports, change.lat, change.lng);
+      const previous = this.watched.get(change.id);
+      if (!inside && previous === undefined) continue;
       const cell = latLngToCell(change.lat, change.lng, this.resolution);
-      const previous = this.lastCell.get(change.id);
-      if (previous !== cell) this.lastCell.set(change.id, cell);
+      if (!inside) this.watched.delete(change.id);
+      else if (previous !== cell) this.watched.set(change.id, cell);
       push(changesByCell, cell, i);
       if (previous !== undefined && previous !== cell) push(changesByCell, previous, i);
     }
@@ -86,8 +98,13 @@ export class ChangeRouter {
 
   /** Forgets every doctor (the fleet was replaced). */
   clear(): void {
-    this.lastCell.clear();
+    this.watched.clear();
   }
+}
+
+function insideAny(viewports: readonly Viewport[], lat: number, lng: number): boolean {
+  for (const viewport of viewports) if (containsPoint(viewport, lat, lng)) return true;
+  return false;
 }
 
 function push<Value>(map: Map<H3Cell, Value[]>, cell: H3Cell, value: Value): void {

@@ -1,4 +1,6 @@
+import { latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
+import { ChangeRouter } from '../../../api/live/live-tick.ts';
 import { Fleet } from '../../../engine/fleet.ts';
 import { liveFixture } from '../../support/live-fixture.ts';
 
@@ -252,5 +254,35 @@ describe('a slow client', () => {
     slow.connection.refuseSends = false;
     live.tick();
     expect(slow.connection.take()).toMatchObject([{ type: 'snapshot', seq: 2 }]);
+  });
+});
+
+describe('the change router', () => {
+  it('routes only changes inside a watched viewport or leaving one, to the cell now and the cell before', () => {
+    const router = new ChangeRouter(6);
+    const change = (id: string, lat: number, lng: number) => ({ id, lat, lng, status: 'available' as const });
+    expect(router.route({ changed: [change('a', 55.75, 37.615)], removed: [] }).changesByCell.size).toBe(0);
+
+    router.watch([{ west: 37.605, south: 55.745, east: 37.63, north: 55.757, zoom: 15 }]);
+    const inside = router.route({
+      changed: [change('a', 55.75, 37.615), change('far', 55.6, 37.4)],
+      removed: [],
+    });
+    expect([...inside.changesByCell]).toEqual([['8611aa7afffffff', [0]]]);
+
+    const leaving = router.route({ changed: [change('a', 55.6, 37.4)], removed: [] });
+    expect(new Set(leaving.changesByCell.keys())).toEqual(
+      new Set(['8611aa7afffffff', latLngToCell(55.6, 37.4, 6)]),
+    );
+    // Gone from the viewport: its next move concerns no view.
+    expect(router.route({ changed: [change('a', 55.61, 37.41)], removed: [] }).changesByCell.size).toBe(0);
+
+    router.seed('b', 55.75, 37.62);
+    expect([...router.route({ changed: [], removed: ['b', 'unknown'] }).removedByCell]).toEqual([
+      ['8611aa7afffffff', ['b']],
+    ]);
+    router.watch([]);
+    router.seed('c', 55.75, 37.62);
+    expect(router.route({ changed: [], removed: ['c'] }).removedByCell.size).toBe(0);
   });
 });
