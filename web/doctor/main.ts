@@ -252,11 +252,17 @@ async function main(): Promise<void> {
     },
   );
 
+  // A passing failure (no fix for a while) is shown until the next position clears it.
+  let geolocationProblem = false;
   if (!('geolocation' in navigator)) {
     byTestId('notice').textContent = 'This browser has no geolocation: fixes cannot be sent.';
   } else {
     navigator.geolocation.watchPosition(
       (position) => {
+        if (geolocationProblem) {
+          geolocationProblem = false;
+          byTestId('notice').textContent = '';
+        }
         const fix = fixOf(position);
         outbox.add(fix, (frame) => socket.send(frame));
         fixStatus.dataset['lastLat'] = fix.lat.toFixed(6);
@@ -270,7 +276,9 @@ async function main(): Promise<void> {
         renderFixes();
       },
       (error) => {
-        byTestId('notice').textContent = `Geolocation: ${error.message}`;
+        geolocationProblem = true;
+        byTestId('notice').textContent =
+          `Geolocation (code ${error.code}): ${error.message || 'no position'}`;
       },
       { enableHighAccuracy: true, maximumAge: 0 },
     );
