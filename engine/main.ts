@@ -10,7 +10,13 @@ import { DeviceRegistry } from '../api/devices.ts';
 import { FixPublisher } from '../api/gateway/fix-publisher.ts';
 import { GatewayMetrics } from '../api/gateway/gateway-metrics.ts';
 import { PhoneGateway } from '../api/gateway/phone-gateway.ts';
-import { phoneSocketRoute } from '../api/gateway/phone-socket.ts';
+import { OfferAnswers } from '../api/gateway/offer-answers.ts';
+import { PhoneOfferChannel } from '../api/gateway/offer-channel.ts';
+import { PHONE_SOCKET_LIMITS, phoneSocketRoute } from '../api/gateway/phone-socket.ts';
+import { TrackHub } from '../api/tracking/track-hub.ts';
+import { trackSocketRoute } from '../api/tracking/track-socket.ts';
+import { addBookingRoutes } from '../api/routes/bookings.ts';
+import type { DispatchService } from '../dispatch/booking-types.ts';
 import { LiveHub } from '../api/live/live-hub.ts';
 import { LiveMetrics } from '../api/live/live-metrics.ts';
 import { liveSocketRoute } from '../api/live/live-route.ts';
@@ -241,6 +247,25 @@ export async function startApplication(
   });
   addClinicRoutes(router, { clinics, guards });
   addDoctorProfileRoutes(router, { profiles: doctorProfiles, clinics, guards });
+  // Bookings (docs/API.md "Bookings"): the dispatcher decides, the API authorizes. Offers reach the doctors' phone
+  // sockets through the offer channel the dispatcher is given; patients follow a booking on its track socket.
+  const offerChannel = new PhoneOfferChannel();
+  // `bookings.service` is set where the dispatcher is created and started (dispatch/dispatcher.ts, given
+  // `channel: offerChannel`); until then the booking routes and sockets answer 503 API_NOT_READY.
+  const bookings: { service?: DispatchService } = {};
+  const dispatch = (): DispatchService => {
+    if (!bookings.service)
+      throw new TotError('API_NOT_READY', 'bookings are not served yet: the dispatcher is not running', {});
+    return bookings.service;
+  };
+  const doctorIdOfUser = (userId: string) => doctorProfiles.doctorIdOfUser(userId);
+  addBookingRoutes(router, { dispatch, guards, doctorIdOfUser });
+  const trackHub = new TrackHub({
+    dispatch,
+    fleet: () => engine.fleet,
+    traffic: () => engine.traffic,
+    clock,
+  });
   addOpenApiRoute(router, {
     title: 'ТОТ Dispatch',
     version: '1',
@@ -285,7 +310,14 @@ export async function startApplication(
     router,
     logger,
     metrics,
-    sockets: [phoneSocketRoute(gateway), liveSocketRoute({ hub: live, tokens, metrics: liveMetrics })],
+    sockets: [
+      phoneSocketRoute(gateway, PHONE_SOCKET_LIMITS, {
+        offers: { channel: offerChannel, answers: new OfferAnswers(dispatch) },
+        doctorUsers: { tokens: verifiedTokens, doctorIdOfUser },
+      }),
+      trackSocketRoute({ hub: trackHub, dispatch, tokens: verifiedTokens, doctorIdOfUser }),
+      liveSocketRoute({ hub: live, tokens, metrics: liveMetrics }),
+    ],
     onFinished: auditRecorder(tokens, (entry) => audit.append(entry)),
     rateLimit,
     authenticate: bearerPrincipal(verifiedTokens),
@@ -475,6 +507,7 @@ export async function startApplication(
         await ready;
         const drained = await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
         live.stop();
+        trackHub.stop();
         // Whatever the gateway still holds in its linger goes out before the bus closes.
         await fixPublisher.close();
         await simulator?.stop();
