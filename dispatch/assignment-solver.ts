@@ -68,6 +68,8 @@ export class AssignmentWorkspace {
   prunedOrigin = new Int32Array(0);
   included = new Uint8Array(0);
   selection = new Float64Array(0);
+  /** The prices a warm-started round begins from, kept to begin again from them. */
+  startPrices = new Float64Array(0);
 
   /** Makes room for `rows` rows and `columns` columns (real plus dummy). */
   reserve(rows: number, columns: number): void {
@@ -94,7 +96,8 @@ export class AssignmentWorkspace {
   }
 
   /** Makes room for a pruned copy of `rows` rows out of `edges` edges, the longest row having `longest` edges. */
-  reservePruning(rows: number, edges: number, longest: number): void {
+  reservePruning(rows: number, edges: number, longest: number, columns: number): void {
+    this.startPrices = growFloat64(this.startPrices, columns);
     this.prunedRowStart = growInt32(this.prunedRowStart, rows + 1);
     this.prunedColIndex = growInt32(this.prunedColIndex, edges);
     this.prunedCosts = growFloat64(this.prunedCosts, edges);
@@ -112,10 +115,11 @@ export class AssignmentWorkspace {
  * chosen ones, v ≤ 0, v = 0 on free columns.
  *
  * With `warm`, the column potentials already in the workspace (from a solve of the same rows and columns over fewer
- * edges) are the starting prices instead of 0: any v ≤ 0 keeps the search valid, and prices near the final ones
- * make the augmenting paths short. What a warm start cannot promise is the last condition, v = 0 on the columns left
- * free; so a warm solve checks it and returns false when it fails (a column priced below 0 ended up unused), and the
- * caller solves again cold. A cold solve always returns true.
+ * edges) are the starting prices instead of 0: any v ≤ 0 is a valid start (with every row free and u = 0, all
+ * reduced costs are ≥ 0), and prices near the final ones make the augmenting paths short. What a warm start cannot
+ * promise is the last condition, v = 0 on the columns left free: a column that starts below 0 may end up unused (a
+ * free column is never settled, so it keeps its starting price). A warm solve checks that and returns false when it
+ * fails; the caller then starts again with those columns' prices at 0. A cold solve always returns true.
  *
  * @param reductionPasses passes of augmenting row reduction before the shortest paths (0: none).
  */

@@ -137,6 +137,14 @@ describe('assignment problem validation', () => {
     });
   }
 
+  it('rejects solver options that are not integers ≥ 0, naming them', () => {
+    for (const options of [{ reductionPasses: -1 }, { prunedDegree: 1.5 }, { prunedDegree: Number.NaN }]) {
+      const error = thrown(() => solveAssignment(wellFormed(), undefined, options));
+      expect(error.code).toBe('DISPATCH_INVALID_ASSIGNMENT');
+      expect(error.details.field).toBe(`options.${Object.keys(options)[0]}`);
+    }
+  });
+
   it('a repeated column is allowed in different rows', () => {
     const problem = { ...wellFormed(), colIndex: Int32Array.of(0, 1, 1) };
     expect(solveAssignment(problem).totalCost).toBe(4);
