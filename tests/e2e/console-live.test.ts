@@ -88,6 +88,19 @@ describe('the console on the live map of the simulated city', () => {
         },
       );
       await screenshot(page, 'console-live-traffic');
+
+      // Zoomed out, the view turns to per-cell counts: no individual doctors, the count summed over the cells.
+      await page.evaluate(`window.location.hash = '#11/55.7558/37.6173'`);
+      await page.locator('[data-testid="map"][data-mode="counts"]').waitFor({ timeout: 15_000 });
+      await waitFor(
+        async () => (Number(await map.getAttribute('data-doctor-count')) > 200 ? true : undefined),
+        {
+          timeoutMs: 15_000,
+          what: 'more than 200 doctors counted in the zoomed-out view',
+        },
+      );
+      expect(await page.getByTestId('doctor').count()).toBe(0);
+      await screenshot(page, 'console-live-counts');
       expect(problems).toEqual([]);
     } finally {
       await context.close();
