@@ -12,7 +12,6 @@ import { createLogger } from '../engine/logger.ts';
 import type { Metrics } from '../engine/metrics.ts';
 import type { Store } from '../engine/store.ts';
 import { assertTime } from '../geo/errors.ts';
-import { etaSeconds } from '../geo/eta.ts';
 import { ActiveBookings, queueOrder } from './active-bookings.ts';
 import {
   assignManually,
@@ -49,19 +48,18 @@ import {
 import { DoctorSync } from './doctor-sync.ts';
 import { matchEmergency } from './emergency.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
-import { isDue, matchBatch, matchGreedy, type BatchOutcome } from './matching.ts';
-import { acceptOffer, declineOffer, lapseOffers } from './offers.ts';
-import { DEFAULT_TARIFF, ESTIMATED_VISIT_MINUTES, estimatePrice, type Tariff } from './pricing.ts';
+import { matchGreedy } from './matching.ts';
+import { acceptOffer, declineOffer } from './offers.ts';
+import { DEFAULT_TARIFF, ESTIMATED_VISIT_MINUTES, type Tariff } from './pricing.ts';
+import { quotePrice } from './quote.ts';
 import { Recorder, SYSTEM, copyBooking, transitionWrite } from './recorder.ts';
 import { restoreBookings, type RestoreSummary } from './restore.ts';
 import { Scorer } from './scoring.ts';
-import {
-  checkSla,
-  departScheduled,
-  expireSearches,
-  releaseOfflineDoctors,
-  startScheduled,
-} from './timers.ts';
+import { runTick, type TickSummary } from './tick.ts';
+
+export type { TickSummary } from './tick.ts';
+export type { RestoreSummary } from './restore.ts';
+export type { DoctorChannel } from './dispatch-context.ts';
 
 /** Options of {@link Dispatcher}. */
 export interface DispatcherOptions {
@@ -84,20 +82,6 @@ export interface DispatcherOptions {
   metrics?: Metrics;
   settings?: DispatchSettingsInput;
   tariff?: Tariff;
-}
-
-/** What one {@link Dispatcher.tick} did. */
-export interface TickSummary {
-  now: number;
-  offersLapsed: number;
-  offlineReleased: number;
-  scheduledStarted: number;
-  departed: number;
-  searchesExpired: number;
-  emergenciesTried: number;
-  greedyOffered: number;
-  batch: BatchOutcome | undefined;
-  slaBreaches: number;
 }
 
 const NO_CHANNEL: DoctorChannel = { offer: () => false, withdraw: () => {} };
@@ -198,7 +182,7 @@ export class Dispatcher implements DispatchService {
   async tick(now: number = this.clock()): Promise<TickSummary> {
     assertTime(now);
     while (this.ticking) await this.ticking.catch(() => undefined);
-    this.ticking = this.runTick(now).finally(() => {
+    this.ticking = runTick(this.context, now).finally(() => {
       this.ticking = undefined;
     });
     return this.ticking;
@@ -225,7 +209,7 @@ export class Dispatcher implements DispatchService {
     const checked = checkBookingRequest(request, now);
     const actor = checkActor(by);
     const context = this.context;
-    const estimate = this.estimateAt(checked, checked.scheduledAt ?? now);
+    const estimate = quotePrice(this.context, checked, checked.scheduledAt ?? now, now, this.tariff);
     const booking: Booking = {
       ...checked,
       id: randomUUID(),
@@ -372,74 +356,6 @@ export class Dispatcher implements DispatchService {
       { patientId: 'quote', symptoms: '', address: 'quote', ...request } as BookingRequest,
       now,
     );
-    return this.estimateAt(checked, now);
-  }
-
-  private estimateAt(
-    request: Pick<BookingRequest, 'lat' | 'lng' | 'callType' | 'priority' | 'specialization'>,
-    at: number,
-  ): PriceEstimate {
-    const { live, settings } = this.context;
-    const [nearest] = live.fleet.nearby(request.lat, request.lng, {
-      k: 1,
-      status: 'available',
-      maxKm: settings.maxKm,
-      ...(request.specialization === undefined ? {} : { specialization: request.specialization }),
-    });
-    const doctor = nearest?.doctor;
-    const eta =
-      doctor?.lat === undefined || doctor.lng === undefined
-        ? undefined
-        : etaSeconds(live.traffic, { lat: doctor.lat, lng: doctor.lng }, request, this.clock(), settings.eta);
-    return estimatePrice(
-      {
-        callType: request.callType,
-        priority: request.priority,
-        at,
-        ...(nearest === undefined ? {} : { nearestDoctorKm: nearest.distanceKm }),
-        ...(eta === undefined ? {} : { etaSeconds: eta }),
-      },
-      this.tariff,
-    );
-  }
-
-  private async runTick(now: number): Promise<TickSummary> {
-    const context = this.context;
-    const offersLapsed = await lapseOffers(context, now);
-    const offlineReleased = await releaseOfflineDoctors(context, now);
-    const scheduledStarted = await startScheduled(context, now);
-    const departed = await departScheduled(context, now);
-    const searchesExpired = await expireSearches(context, now);
-    let emergenciesTried = 0;
-    for (const booking of context.bookings.searching()) {
-      if (!booking.emergency || !isDue(context, booking, now)) continue;
-      await matchEmergency(context, booking.id, now);
-      emergenciesTried++;
-    }
-    let greedyOffered = 0;
-    let batch: BatchOutcome | undefined;
-    if (this.settings.matching === 'greedy') {
-      for (const booking of context.bookings.searching()) {
-        if (booking.emergency || !isDue(context, booking, now)) continue;
-        if (await matchGreedy(context, booking, now)) greedyOffered++;
-      }
-    } else {
-      batch = await matchBatch(context, now);
-    }
-    const slaBreaches = await checkSla(context, now);
-    context.sync.retry(now);
-    await context.outbox.flush();
-    return {
-      now,
-      offersLapsed,
-      offlineReleased,
-      scheduledStarted,
-      departed,
-      searchesExpired,
-      emergenciesTried,
-      greedyOffered,
-      batch,
-      slaBreaches,
-    };
+    return quotePrice(this.context, checked, now, now, this.tariff);
   }
 }

@@ -162,9 +162,10 @@ export function dispatchHarness(options: HarnessOptions = {}) {
     /** The value of a metric sample: a counter with these labels, or a histogram's `_count`. */
     async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
       const metric = (await metrics.registry.getMetricsAsJSON()).find((entry) => entry.name === name);
+      const histogram = String(metric?.type) === 'histogram';
       const sample = metric?.values.find(
         (value) =>
-          (metric.type !== 'histogram' || String(value.metricName).endsWith('_count')) &&
+          (!histogram || String((value as { metricName?: string }).metricName).endsWith('_count')) &&
           Object.entries(labels).every(([key, expected]) => String(value.labels[key]) === expected),
       );
       return sample?.value ?? 0;
