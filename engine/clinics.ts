@@ -133,13 +133,20 @@ function clinicOf(row: ClinicRow): Clinic {
   };
 }
 
-function parse<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
+/**
+ * Parses a store's input with its schema.
+ *
+ * @throws TotError `ENGINE_INVALID_ARGUMENT` naming every field at fault in `details.errors`; an unknown field of a
+ *   strict schema is named itself (`verifiedAt`), not its parent.
+ */
+export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const errors = result.error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || '(input)',
-    message: issue.message,
-  }));
+  const errors = result.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: key, message: 'is not an accepted field' }))
+      : [{ field: issue.path.map(String).join('.') || '(input)', message: issue.message }],
+  );
   throw new TotError(
     'ENGINE_INVALID_ARGUMENT',
     errors.map((error) => `${error.field}: ${error.message}`).join('; '),
@@ -161,7 +168,7 @@ export class ClinicStore {
    *   `licenseNumber`) when another clinic has the license number. Nothing is written on a throw.
    */
   async create(input: ClinicInput): Promise<Clinic> {
-    const clinic = parse(clinicInputSchema, input);
+    const clinic = parseInput(clinicInputSchema, input);
     try {
       const result = await this.store.query<ClinicRow>(
         `INSERT INTO auth.clinics (name, address, license_number, location)
@@ -217,7 +224,7 @@ export class ClinicStore {
    *   `licenseNumber`). Nothing is written on a throw.
    */
   async update(id: string, patch: ClinicPatch): Promise<Clinic | undefined> {
-    const change = parse(clinicPatchSchema, patch);
+    const change = parseInput(clinicPatchSchema, patch);
     if (!isUuid(id)) return undefined;
     const location = change.location;
     try {

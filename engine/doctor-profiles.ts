@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TotError } from '../geo/errors.ts';
-import { assertPage, duplicateOf, takeUserInto } from './clinics.ts';
+import { assertPage, duplicateOf, parseInput, takeUserInto } from './clinics.ts';
 import type { Fleet } from './fleet.ts';
 import type { Store } from './store.ts';
 import { isUuid, type Role } from './users.ts';
@@ -138,21 +138,6 @@ function profileOf(row: ProfileRow): DoctorProfile {
   };
 }
 
-function parse<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const errors = result.error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ field: key, message: 'is not an accepted field' }))
-      : [{ field: issue.path.map(String).join('.') || '(input)', message: issue.message }],
-  );
-  throw new TotError(
-    'ENGINE_INVALID_ARGUMENT',
-    errors.map((error) => `${error.field}: ${error.message}`).join('; '),
-    { errors },
-  );
-}
-
 function clinicNotFound(clinicId: string): TotError {
   return new TotError('ENGINE_CLINIC_NOT_FOUND', `no clinic ${JSON.stringify(clinicId)}`, {
     field: 'clinicId',
@@ -194,7 +179,7 @@ export class DoctorProfileStore {
    *   Nothing is written on a throw.
    */
   async create(input: DoctorProfileInput): Promise<DoctorProfile> {
-    const profile = parse(doctorProfileInputSchema, input);
+    const profile = parseInput(doctorProfileInputSchema, input);
     const created = await this.store
       .transaction(async (sql) => {
         const clinic = await sql.query('SELECT 1 FROM auth.clinics WHERE id = $1 FOR SHARE', [
@@ -292,7 +277,7 @@ export class DoctorProfileStore {
    *   on a throw.
    */
   async update(doctorId: string, patch: DoctorProfilePatch): Promise<DoctorProfile | undefined> {
-    const change = parse(doctorProfilePatchSchema, patch);
+    const change = parseInput(doctorProfilePatchSchema, patch);
     const updated = await this.store
       .transaction(async (sql) => {
         if (change.clinicId !== undefined) {
