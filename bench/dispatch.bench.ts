@@ -29,6 +29,7 @@ import { FleetIndex, statusBit } from '../geo/fleet-index.ts';
 import { WorkerAssignmentSolver } from '../workers/assignment-pool.ts';
 import type { Bench, BenchContext } from './lib/bench.ts';
 import { CITY_BOX, doctorId, queryPoints, syntheticCity } from './lib/city.ts';
+import { latencySection } from './lib/dispatch-latency.ts';
 import { type Measurement, type Reporter, measureAsync, measureSync } from './lib/harness.ts';
 import { seededRandom } from './lib/random.ts';
 
@@ -364,11 +365,12 @@ const assignmentSection: DispatchBenchSection = {
 };
 
 /** The sections `npm run bench -- dispatch` runs, in order. */
-export const DISPATCH_SECTIONS: DispatchBenchSection[] = [assignmentSection];
+export const DISPATCH_SECTIONS: DispatchBenchSection[] = [assignmentSection, latencySection];
 
 const bench: Bench = {
   description:
-    'dispatch: batch assignment solver in-thread and on workers vs greedy (100–1000 bookings, dense 500×500)',
+    'dispatch: batch assignment solver in-thread and on workers vs greedy (100–1000 bookings, dense 500×500); ' +
+    'booking → offer latency through the application at 100k doctors (section latency)',
   async run(context) {
     for (const section of DISPATCH_SECTIONS) {
       context.reporter.note(`== dispatch section: ${section.name}`);
