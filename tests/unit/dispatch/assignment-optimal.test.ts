@@ -21,6 +21,7 @@ const OPTION_SETS: { name: string; options: SolveOptions }[] = [
   { name: 'row reduction, no pruning', options: { reductionPasses: 2, prunedDegree: 0 } },
   { name: 'pruned to 1, no reduction', options: { reductionPasses: 0, prunedDegree: 1 } },
   { name: 'pruned to 2, with reduction', options: { reductionPasses: 2, prunedDegree: 2 } },
+  { name: 'pruned to 1, one round then the whole problem', options: { prunedDegree: 1, prunedRounds: 1 } },
 ];
 
 describe('solveAssignment equals a brute force', () => {
