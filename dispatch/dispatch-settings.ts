@@ -2,6 +2,7 @@
  * The dispatcher's tunables with their defaults and checks. engine/config.ts reads them from DISPATCH_* variables;
  * the simulation passes its own. Every duration is in ms, every ETA in seconds.
  */
+import type { Config } from '../engine/config.ts';
 import type { EtaOptions } from '../geo/eta.ts';
 import { TotError } from '../geo/errors.ts';
 import { DEFAULT_TARGET_ARRIVAL_MINUTES, TRIAGE_CATEGORIES, type TriageCategory } from './booking-types.ts';
@@ -140,27 +141,47 @@ export function resolveDispatchSettings(input: DispatchSettingsInput = {}): Disp
   return settings;
 }
 
-/**
- * Parses DISPATCH_TARGETS: four positive minute counts, categories 1 to 4, comma-separated (`15,30,60,180`).
- *
- * @throws TotError `ENGINE_INVALID_ARGUMENT` for another shape.
- */
-export function parseTargets(text: string): Record<TriageCategory, number> {
-  const parts = text.split(',').map((part) => part.trim());
-  const values = parts.map(Number);
-  if (
-    parts.length !== 4 ||
-    values.some((value, i) => parts[i] === '' || !(Number.isFinite(value) && value > 0))
-  ) {
-    throw invalid(
-      'targetMinutes',
-      'four positive numbers of minutes, categories 1 to 4 (e.g. 15,30,60,180)',
-      text,
-    );
-  }
-  return { 1: values[0] as number, 2: values[1] as number, 3: values[2] as number, 4: values[3] as number };
-}
-
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The settings the DISPATCH_* variables of the configuration give (engine/config.ts validated them). */
+export function settingsFromConfig(
+  config: Pick<
+    Config,
+    | 'DISPATCH_MATCHING'
+    | 'DISPATCH_BATCH_WINDOW_MS'
+    | 'DISPATCH_OFFER_TIMEOUT_MS'
+    | 'DISPATCH_EMERGENCY_OFFER_TIMEOUT_MS'
+    | 'DISPATCH_SEARCH_TIMEOUT_MS'
+    | 'DISPATCH_TARGETS'
+    | 'DISPATCH_CANDIDATES'
+    | 'DISPATCH_MAX_KM'
+    | 'DISPATCH_MAX_ETA_S'
+    | 'DISPATCH_SCHEDULE_LEAD_MS'
+    | 'DISPATCH_TICK_MS'
+    | 'DISPATCH_RATING_SECONDS_PER_STAR'
+    | 'DISPATCH_FAIRNESS_SECONDS_PER_VISIT'
+    | 'DISPATCH_FAIRNESS_WINDOW_MS'
+  >,
+): DispatchSettingsInput {
+  const [one, two, three, four] = config.DISPATCH_TARGETS;
+  return {
+    matching: config.DISPATCH_MATCHING,
+    batchWindowMs: config.DISPATCH_BATCH_WINDOW_MS,
+    offerTimeoutMs: config.DISPATCH_OFFER_TIMEOUT_MS,
+    emergencyOfferTimeoutMs: config.DISPATCH_EMERGENCY_OFFER_TIMEOUT_MS,
+    searchTimeoutMs: config.DISPATCH_SEARCH_TIMEOUT_MS,
+    targetMinutes: { 1: one, 2: two, 3: three, 4: four },
+    candidates: config.DISPATCH_CANDIDATES,
+    maxKm: config.DISPATCH_MAX_KM,
+    maxEtaSeconds: config.DISPATCH_MAX_ETA_S,
+    scheduleLeadMs: config.DISPATCH_SCHEDULE_LEAD_MS,
+    tickIntervalMs: config.DISPATCH_TICK_MS,
+    scoring: {
+      ratingSecondsPerStar: config.DISPATCH_RATING_SECONDS_PER_STAR,
+      fairnessSecondsPerVisit: config.DISPATCH_FAIRNESS_SECONDS_PER_VISIT,
+      fairnessWindowMs: config.DISPATCH_FAIRNESS_WINDOW_MS,
+    },
+  };
 }

@@ -269,6 +269,12 @@ export class Dispatcher implements DispatchService {
     return [...this.context.bookings.all()].sort(queueOrder).map(copyBooking);
   }
 
+  /** A copy of the active booking with that id, without asking the store; undefined when it is not active. */
+  activeBooking(id: string): Booking | undefined {
+    const booking = this.context.bookings.get(id);
+    return booking && copyBooking(booking);
+  }
+
   bookingOfDoctor(doctorId: string): Booking | undefined {
     const holder = this.context.bookings.holderOf(doctorId);
     return holder && copyBooking(holder);

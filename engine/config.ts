@@ -92,6 +92,25 @@ const corsOrigins = z
     return origins;
   });
 
+/** `15,30,60,180`: minutes to arrival for triage categories 1–4, positive, each at least the one before. */
+const arrivalTargets = z.string().transform((value, context): [number, number, number, number] => {
+  const parts = value.split(',').map((part) => part.trim());
+  const minutes = parts.map(Number);
+  const valid =
+    parts.length === 4 &&
+    minutes.every((entry, i) => parts[i] !== '' && Number.isFinite(entry) && entry > 0) &&
+    minutes.every((entry, i) => i === 0 || entry >= (minutes[i - 1] as number));
+  if (!valid) {
+    context.addIssue({
+      code: 'custom',
+      message:
+        'must be four positive minute counts for categories 1,2,3,4, each at least the one before (e.g. 15,30,60,180)',
+    });
+    return z.NEVER;
+  }
+  return minutes as [number, number, number, number];
+});
+
 /** A phone allowed to send fixes for one doctor (DEVICE_TOKENS); only the SHA-256 of its token is kept. */
 export interface DeviceCredential {
   deviceId: string;
@@ -213,6 +232,34 @@ export const environmentSchema = z.object({
   SNAPSHOT_INTERVAL_MS: integer(1_000, 86_400_000).default(10_000),
   /** Days of location history kept in the store. */
   HISTORY_RETENTION_DAYS: integer(1, 3650).default(30),
+  /** How searching bookings get doctors: `batched` (a joint assignment per window) or `greedy` (nearest first). */
+  DISPATCH_MATCHING: z.enum(['batched', 'greedy'], { error: 'must be batched or greedy' }).default('batched'),
+  /** How long non-emergency bookings gather before a joint assignment, ms. */
+  DISPATCH_BATCH_WINDOW_MS: integer(10, 60_000).default(1_000),
+  /** How long a doctor has to answer an offer, ms. */
+  DISPATCH_OFFER_TIMEOUT_MS: integer(1_000, 600_000).default(20_000),
+  /** The same for an emergency (categories 1 and 2), ms. */
+  DISPATCH_EMERGENCY_OFFER_TIMEOUT_MS: integer(1_000, 600_000).default(10_000),
+  /** A search without a doctor for this long ends in no_doctor_found (an emergency is escalated first), ms. */
+  DISPATCH_SEARCH_TIMEOUT_MS: integer(10_000, 86_400_000).default(600_000),
+  /** Minutes from booking to arrival per triage category 1,2,3,4; each at least the one before. */
+  DISPATCH_TARGETS: arrivalTargets.default([15, 30, 60, 180]),
+  /** Nearest available doctors considered per booking. */
+  DISPATCH_CANDIDATES: integer(1, 1_000).default(10),
+  /** Radius of the candidate search, km. */
+  DISPATCH_MAX_KM: number(0.1, 1_000).default(30),
+  /** Candidates with a longer ETA are not offered the booking, seconds. */
+  DISPATCH_MAX_ETA_S: integer(60, 86_400).default(3_600),
+  /** A booking for later starts its search this long before its time, ms. */
+  DISPATCH_SCHEDULE_LEAD_MS: integer(0, 86_400_000).default(1_800_000),
+  /** Period of the dispatcher's tick (offer lapses, batches, SLA), ms. */
+  DISPATCH_TICK_MS: integer(10, 10_000).default(100),
+  /** Seconds of ETA one rating star below 5 costs a candidate (dispatch/scoring.ts). */
+  DISPATCH_RATING_SECONDS_PER_STAR: number(0, 3_600).default(60),
+  /** Seconds of ETA each visit given within the fairness window costs a candidate (dispatch/scoring.ts). */
+  DISPATCH_FAIRNESS_SECONDS_PER_VISIT: number(0, 3_600).default(120),
+  /** How far back visits count for fairness, ms. */
+  DISPATCH_FAIRNESS_WINDOW_MS: integer(60_000, 86_400_000).default(14_400_000),
   SHUTDOWN_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   SIMULATOR: boolean.default(true),
   SIMULATOR_DOCTORS: integer(0, 1_000_000).default(2_000),

@@ -17,6 +17,10 @@ import { TrackHub } from '../api/tracking/track-hub.ts';
 import { trackSocketRoute } from '../api/tracking/track-socket.ts';
 import { addBookingRoutes } from '../api/routes/bookings.ts';
 import type { DispatchService } from '../dispatch/booking-types.ts';
+import { settingsFromConfig } from '../dispatch/dispatch-settings.ts';
+import { Dispatcher } from '../dispatch/dispatcher.ts';
+import { WorkerAssignmentSolver } from '../workers/assignment-pool.ts';
+import { alertOfDispatchEvent } from '../api/live/live-sources.ts';
 import { LiveHub } from '../api/live/live-hub.ts';
 import { LiveMetrics } from '../api/live/live-metrics.ts';
 import { liveSocketRoute } from '../api/live/live-route.ts';
@@ -259,6 +263,27 @@ export async function startApplication(
     return bookings.service;
   };
   const doctorIdOfUser = (userId: string) => doctorProfiles.doctorIdOfUser(userId);
+  // The dispatcher (dispatch/dispatcher.ts): bookings in the store, offers through the phone sockets' channel, events on
+  // the events topic. It starts serving (bookings.service) once the store is up and the fleet restored (startDispatch).
+  // Batch problems below the pool's inline threshold are solved in this thread; larger ones on one worker thread.
+  const assignmentSolver = new WorkerAssignmentSolver({ minThreads: 0, maxThreads: 1 });
+  const dispatcher = new Dispatcher({
+    store: {
+      query: async (text, params) => readyStore().query(text, params),
+      transaction: async (fn) => readyStore().transaction(fn),
+    },
+    engine,
+    solver: assignmentSolver,
+    channel: offerChannel,
+    bus,
+    topics,
+    clock,
+    logger,
+    metrics,
+    settings: settingsFromConfig(config),
+  });
+  let dispatchState: PartState = 'starting';
+  setPart('dispatch', dispatcher.settings.matching, () => dispatchState);
   addBookingRoutes(router, { dispatch, guards, doctorIdOfUser });
   const trackHub = new TrackHub({
     dispatch,
@@ -488,9 +513,35 @@ export async function startApplication(
     );
   };
 
+  const startDispatch = async () => {
+    if (storeState !== 'ready' || stopRequested) {
+      dispatchState = 'down';
+      logger.error({ store: storeState }, 'dispatcher not started: the store is not ready');
+      return;
+    }
+    try {
+      await dispatcher.startTicking();
+      bookings.service = dispatcher;
+      live.useBookings(dispatcher);
+      live.addAlertSource({
+        onAlert: (listener) =>
+          dispatcher.onEvent((event) => {
+            const alert = alertOfDispatchEvent(event, (id) => dispatcher.activeBooking(id));
+            if (alert) listener(alert);
+          }),
+      });
+      dispatchState = 'ready';
+      logger.info({ matching: dispatcher.settings.matching }, 'dispatcher running');
+    } catch (error) {
+      dispatchState = 'down';
+      logger.error({ err: error }, 'dispatcher failed to start');
+    }
+  };
+
   const ready = (async () => {
     await Promise.all([startStore(), startStreams()]);
     await syncDoctorProfiles();
+    await startDispatch();
     await startSimulation();
   })().catch((error: unknown) => {
     logger.error({ err: error }, 'start-up failed');
@@ -511,6 +562,9 @@ export async function startApplication(
         // Whatever the gateway still holds in its linger goes out before the bus closes.
         await fixPublisher.close();
         await simulator?.stop();
+        // Before the engine and the bus: its last events go out while the bus is open.
+        await dispatcher.stop();
+        await assignmentSolver.close();
         await engine.stop();
         clearInterval(auditTimer);
         await audit.flush().catch((error: unknown) => {
