@@ -319,8 +319,8 @@ export async function startApplication(
   };
   if (config.DEVICE_TOKENS.length === 0)
     logger.info('no DEVICE_TOKENS set: the phone gateway refuses every device');
-  // The dispatchers' live map (WebSocket /v1/live): the fleet's changes, counts, traffic (and bookings, once a
-  // dispatcher is given with live.useBookings) published every LIVE_TICK_MS.
+  // The dispatchers' live map (WebSocket /v1/live): the fleet's changes, counts and traffic published every
+  // LIVE_TICK_MS; bookings and alerts once the dispatcher runs (startDispatch gives it to the hub).
   const liveMetrics = new LiveMetrics(metrics.registry);
   const live = new LiveHub({
     world: { fleet: () => engine.fleet, traffic: () => engine.traffic, now: clock },
