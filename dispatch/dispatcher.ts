@@ -255,12 +255,12 @@ export class Dispatcher implements DispatchService {
   }
 
   /** @throws TotError `DISPATCH_BOOKING_NOT_FOUND` for an unknown `after`; `DISPATCH_INVALID_BOOKING` for a bad limit. */
-  list(filter: BookingListFilter): Promise<Booking[]> {
+  async list(filter: BookingListFilter): Promise<Booking[]> {
     return this.context.store.list(filter);
   }
 
   /** @throws TotError `DISPATCH_BOOKING_NOT_FOUND`. */
-  history(id: string): Promise<BookingStatusUpdate[]> {
+  async history(id: string): Promise<BookingStatusUpdate[]> {
     return this.context.store.history(id);
   }
 
@@ -281,24 +281,24 @@ export class Dispatcher implements DispatchService {
   }
 
   /** @throws TotError `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`, `DISPATCH_INVALID_BOOKING`. */
-  cancel(id: string, by: Actor, reason: string): Promise<Booking> {
+  async cancel(id: string, by: Actor, reason: string): Promise<Booking> {
     const actor = checkActor(by);
     return cancelBooking(this.context, id, actor, checkText('reason', reason, 500), this.clock());
   }
 
   /** @throws TotError `DISPATCH_OFFER_NOT_OPEN`, `DISPATCH_BOOKING_NOT_FOUND`. */
-  accept(id: string, doctorId: string, by: Actor): Promise<Booking> {
+  async accept(id: string, doctorId: string, by: Actor): Promise<Booking> {
     return acceptOffer(this.context, id, checkText('doctorId', doctorId), checkActor(by), this.clock());
   }
 
   /** @throws TotError `DISPATCH_OFFER_NOT_OPEN`, `DISPATCH_BOOKING_NOT_FOUND`. */
-  decline(id: string, doctorId: string, by: Actor, reason?: string): Promise<Booking> {
+  async decline(id: string, doctorId: string, by: Actor, reason?: string): Promise<Booking> {
     const why = reason === undefined ? 'declined' : `declined:${checkText('reason', reason, 500)}`;
     return declineOffer(this.context, id, checkText('doctorId', doctorId), checkActor(by), why, this.clock());
   }
 
   /** @throws TotError `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
-  arrived(id: string, doctorId: string, by: Actor): Promise<Booking> {
+  async arrived(id: string, doctorId: string, by: Actor): Promise<Booking> {
     return visitStep(
       this.context,
       id,
@@ -310,7 +310,7 @@ export class Dispatcher implements DispatchService {
   }
 
   /** @throws TotError `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
-  start(id: string, doctorId: string, by: Actor): Promise<Booking> {
+  async start(id: string, doctorId: string, by: Actor): Promise<Booking> {
     return visitStep(
       this.context,
       id,
@@ -322,7 +322,7 @@ export class Dispatcher implements DispatchService {
   }
 
   /** @throws TotError `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
-  complete(id: string, doctorId: string, by: Actor): Promise<Booking> {
+  async complete(id: string, doctorId: string, by: Actor): Promise<Booking> {
     return visitStep(
       this.context,
       id,
@@ -334,17 +334,17 @@ export class Dispatcher implements DispatchService {
   }
 
   /** @throws TotError `DISPATCH_DOCTOR_UNAVAILABLE`, `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
-  assign(id: string, doctorId: string, by: Actor): Promise<Booking> {
+  async assign(id: string, doctorId: string, by: Actor): Promise<Booking> {
     return assignManually(this.context, id, checkText('doctorId', doctorId), checkActor(by), this.clock());
   }
 
   /** @throws TotError `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
-  reassign(id: string, by: Actor, reason: string): Promise<Booking> {
+  async reassign(id: string, by: Actor, reason: string): Promise<Booking> {
     return reassignBooking(this.context, id, checkActor(by), checkText('reason', reason, 200), this.clock());
   }
 
   /** @throws TotError `DISPATCH_INVALID_BOOKING` (priority), `DISPATCH_INVALID_TRANSITION`, `DISPATCH_BOOKING_NOT_FOUND`. */
-  changePriority(id: string, priority: TriageCategory, by: Actor): Promise<Booking> {
+  async changePriority(id: string, priority: TriageCategory, by: Actor): Promise<Booking> {
     return changeBookingPriority(this.context, id, checkPriority(priority), checkActor(by), this.clock());
   }
 

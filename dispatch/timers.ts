@@ -78,9 +78,12 @@ export async function releaseOfflineDoctors(context: DispatchContext, now: numbe
     booking.doctorId !== undefined &&
     fleet.get(booking.doctorId)?.status === 'offline';
   const ids: string[] = [];
-  for (const [, bookingId] of context.bookings.holdings()) {
+  for (const [doctorId, bookingId] of context.bookings.holdings()) {
     const booking = context.bookings.get(bookingId);
-    if (booking !== undefined && isGone(booking)) ids.push(bookingId);
+    if (booking === undefined) continue;
+    if (isGone(booking)) ids.push(bookingId);
+    // With the patient and offline: the visit stands; the doctor is put back on site once they return.
+    else if (fleet.get(doctorId)?.status === 'offline') context.sync.sync(doctorId, now);
   }
   return changeEach(context, ids, 'release of an offline doctor', async (booking) => {
     if (!isGone(booking)) return false;

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { dispatchHarness, DISPATCHER, doctorActor, PATIENT } from './dispatch-harness.ts';
+
+describe('bookings for later, priorities and greedy matching', () => {
+  it('keeps a booking for later in created until its search lead, then departs at scheduled time − ETA', async () => {
+    const harness = dispatchHarness();
+    harness.addDoctor('first', 1); // 130 s away
+    const visitAt = harness.now() + 2 * 3_600_000;
+    const booking = await harness.dispatcher.create(harness.request(0, 0, { scheduledAt: visitAt }), PATIENT);
+    expect(booking.status).toBe('created');
+    await harness.tick();
+    harness.advance(90 * 60_000 - 1);
+    await harness.tick();
+    expect((await harness.dispatcher.get(booking.id)).status).toBe('created');
+    harness.advance(1);
+    expect((await harness.tick()).scheduledStarted).toBe(1);
+    expect((await harness.dispatcher.get(booking.id)).status).toBe('searching');
+    harness.advance(1_000);
+    await harness.tick();
+    const accepted = await harness.dispatcher.accept(booking.id, 'first', doctorActor('first'));
+    // Assigned, not yet on the way: the visit is in half an hour.
+    expect(accepted).toMatchObject({ status: 'assigned', assignedEtaSeconds: 130 });
+    expect(harness.statusOf('first')).toBe('assigned');
+    harness.advance(visitAt - 130_000 - harness.now() - 1);
+    await harness.tick();
+    expect((await harness.dispatcher.get(booking.id)).status).toBe('assigned');
+    harness.advance(1);
+    expect((await harness.tick()).departed).toBe(1);
+    expect((await harness.dispatcher.get(booking.id)).status).toBe('en_route');
+    expect(harness.statusOf('first')).toBe('en_route');
+  });
+
+  it('matches a booking raised to an emergency at once, and records the priority change', async () => {
+    const harness = dispatchHarness();
+    harness.addDoctor('first', 1);
+    const booking = await harness.dispatcher.create(harness.request(0), PATIENT);
+    const raised = await harness.dispatcher.changePriority(booking.id, 2, DISPATCHER);
+    expect(raised).toMatchObject({ priority: 2, emergency: true, originalPriority: 4, status: 'searching' });
+    // An emergency does not wait for the batch window.
+    await harness.tick();
+    expect(await harness.dispatcher.get(booking.id)).toMatchObject({ status: 'offered', doctorId: 'first' });
+    const change = (await harness.dispatcher.history(booking.id)).find((update) => update.from === update.to);
+    expect(change).toMatchObject({
+      from: 'searching',
+      to: 'searching',
+      reason: 'priority:4->2',
+      by: DISPATCHER,
+    });
+    await expect(harness.dispatcher.changePriority(booking.id, 7 as 1, DISPATCHER)).rejects.toMatchObject({
+      code: 'DISPATCH_INVALID_BOOKING',
+    });
+  });
+
+  it('offers at once in greedy mode, inside create', async () => {
+    const harness = dispatchHarness({ settings: { matching: 'greedy' } });
+    harness.addDoctor('first', 1);
+    const booking = await harness.dispatcher.create(harness.request(0), PATIENT);
+    expect(booking).toMatchObject({ status: 'offered', doctorId: 'first' });
+  });
+
+  it('ends a search without a doctor in no_doctor_found, tells the patient, and lets a dispatcher assign by hand', async () => {
+    const harness = dispatchHarness();
+    const booking = await harness.dispatcher.create(harness.request(0), PATIENT);
+    harness.advance(600_000);
+    expect((await harness.tick()).searchesExpired).toBe(1);
+    expect((await harness.dispatcher.get(booking.id)).status).toBe('no_doctor_found');
+    expect((await harness.store.notifications({ recipient: 'patient-1' })).map((note) => note.kind)).toEqual([
+      'no_doctor_found',
+    ]);
+    harness.addDoctor('late', 1);
+    const assigned = await harness.dispatcher.assign(booking.id, 'late', DISPATCHER);
+    expect(assigned).toMatchObject({ status: 'en_route', doctorId: 'late' });
+  });
+
+  it('quotes a price from the nearest suitable doctor', async () => {
+    const harness = dispatchHarness();
+    harness.addDoctor('general', 0.5);
+    harness.addDoctor('pediatrician', 10, 0, { specializations: ['pediatrics'] });
+    const general = harness.dispatcher.estimatePrice(harness.request(0));
+    expect(general).toMatchObject({ price: 3_000, nearestDoctorKm: 0.5, etaSeconds: 65 });
+    const child = harness.dispatcher.estimatePrice({ ...harness.request(0), specialization: 'pediatrics' });
+    expect(child).toMatchObject({ price: 3_600, nearestDoctorKm: 10 });
+    const booked = await harness.dispatcher.create(
+      harness.request(0, 0, { specialization: 'pediatrics' }),
+      PATIENT,
+    );
+    expect(booked.estimatedPrice).toBe(3_600);
+  });
+});
