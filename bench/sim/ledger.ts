@@ -21,6 +21,8 @@ export interface BookingAccount {
   status: BookingStatus;
   /** The first time a doctor was assigned (a reassignment does not reset the clock the patient waits by). */
   firstAssignedAt?: number;
+  /** The latest assignment: the one whose doctor drove to the patient when the booking was reached. */
+  lastAssignedAt?: number;
   arrivedAt?: number;
   completedAt?: number;
   /** Why it was cancelled, as recorded (`patient_cancelled`, …). */
@@ -78,6 +80,7 @@ export class BookingLedger {
     account.status = update.to;
     if (update.to === 'assigned' && account.firstAssignedAt === undefined)
       account.firstAssignedAt = update.at;
+    if (update.to === 'assigned') account.lastAssignedAt = update.at;
     if (update.to === 'arrived') account.arrivedAt = update.at;
     if (update.to === 'completed') account.completedAt = update.at;
     if (update.to === 'cancelled') account.cancelReason = update.reason ?? booking.cancelReason;

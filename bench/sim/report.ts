@@ -33,6 +33,8 @@ export interface PrioritySummary {
   arriveP50: number | null;
   arriveP90: number | null;
   arriveMean: number | null;
+  /** Mean drive: from the (last) assignment to the arrival — the part of the wait the choice of doctor decides. */
+  driveMean: number | null;
   /**
    * Doctors arriving within the category's target, over the bookings that needed one (all but those the patient
    * cancelled before the arrival); a booking nobody reached counts as a miss.
@@ -63,6 +65,10 @@ export interface RunFigures {
   anomalies: number;
   /** Bookings the store holds at the end (they really persist). */
   storedBookings: number;
+  /** Batches the dispatcher solved (batched matching), those with two bookings or more, and their mean size. */
+  batches: number;
+  jointBatches: number;
+  meanJointBatchRows: number | null;
 }
 
 /** One run: its figures and its bookings' accounts. */
@@ -92,6 +98,8 @@ export function summarise(
 ): PrioritySummary {
   const assign: number[] = [];
   const arrive: number[] = [];
+  let driveTotal = 0;
+  let drives = 0;
   let completed = 0;
   let cancelled = 0;
   let noDoctor = 0;
@@ -113,6 +121,10 @@ export function summarise(
     if (account.arrivedAt !== undefined) {
       const waited = minutes(account.arrivedAt - account.createdAt);
       arrive.push(waited);
+      if (account.lastAssignedAt !== undefined) {
+        driveTotal += minutes(account.arrivedAt - account.lastAssignedAt);
+        drives++;
+      }
       if (waited <= DEFAULT_TARGET_ARRIVAL_MINUTES[account.priority]) withinTarget++;
     }
   }
@@ -133,6 +145,7 @@ export function summarise(
     arriveMean: round(
       arrive.length === 0 ? null : arrive.reduce((sum, value) => sum + value, 0) / arrive.length,
     ),
+    driveMean: round(drives === 0 ? null : driveTotal / drives),
     withinTarget: round(needed === 0 ? null : withinTarget / needed, 4),
   };
 }
@@ -155,6 +168,7 @@ export interface Difference {
   priority: TriageCategory | 'all';
   /** (batched − greedy) / greedy of the mean time-to-arrive, percent; negative when batched is faster. */
   arriveMeanPercent: number | null;
+  driveMeanPercent: number | null;
   arriveP90Percent: number | null;
   assignP90Percent: number | null;
   /** batched − greedy of the within-target share, percentage points. */
@@ -177,6 +191,7 @@ export function compare(
     return {
       priority: b.priority,
       arriveMeanPercent: relative(b.arriveMean, g.arriveMean),
+      driveMeanPercent: relative(b.driveMean, g.driveMean),
       arriveP90Percent: relative(b.arriveP90, g.arriveP90),
       assignP90Percent: relative(b.assignP90, g.assignP90),
       withinTargetPoints:
@@ -255,6 +270,7 @@ export function formatReport(
     'arrive50',
     'arrive90',
     'arrive-mean',
+    'drive-mean',
     'within',
   ];
   const widths = header.map((h) => Math.max(h.length, 8));
@@ -275,6 +291,7 @@ export function formatReport(
         s.arriveP50,
         s.arriveP90,
         s.arriveMean,
+        s.driveMean,
         s.withinTarget === null ? null : `${(s.withinTarget * 100).toFixed(1)}%`,
       ];
       out.push(row.map((value, i) => cell(value, widths[i] as number)).join(' '));
@@ -292,6 +309,7 @@ export function formatReport(
       const percent = (value: number | null) => (value === null ? '–' : `${value > 0 ? '+' : ''}${value}%`);
       out.push(
         `  priority ${String(d.priority).padEnd(3)}  mean arrive ${percent(d.arriveMeanPercent)}, ` +
+          `mean drive ${percent(d.driveMeanPercent)}, ` +
           `p90 arrive ${percent(d.arriveP90Percent)}, p90 assign ${percent(d.assignP90Percent)}, ` +
           `within target ${d.withinTargetPoints === null ? '–' : `${d.withinTargetPoints > 0 ? '+' : ''}${d.withinTargetPoints} pt`}, ` +
           `no-doctor ${d.noDoctorDelta > 0 ? '+' : ''}${d.noDoctorDelta}`,
@@ -312,7 +330,11 @@ export function formatReport(
         `offers ${f.phones.offers}, accepted ${f.phones.accepted}, declined ${f.phones.declined}, ` +
         `withdrawn ${f.phones.withdrawnOffers} offers / ${f.phones.withdrawnVisits} visits; ` +
         `events on the bus ${f.events}; bookings stored ${f.storedBookings}; ` +
-        `double holdings ${f.doubleHoldings}; refused calls ${refused === '' ? 'none' : refused}`,
+        `double holdings ${f.doubleHoldings}; refused calls ${refused === '' ? 'none' : refused}` +
+        (f.batches === 0
+          ? ''
+          : `; batches ${f.batches}, ${f.jointBatches} of them with 2+ bookings` +
+            (f.meanJointBatchRows === null ? '' : ` (mean ${f.meanJointBatchRows.toFixed(1)})`)),
     );
   }
   return out.join('\n');

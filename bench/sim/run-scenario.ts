@@ -102,6 +102,9 @@ export async function runScenario(
   const stepMs = Math.round(scenario.options.stepSeconds * 1000);
   const idOfIndex = new Map<number, string>();
   let open = 0;
+  let batches = 0;
+  let jointBatches = 0;
+  let jointRows = 0;
   let nextSweepAt = now + SWEEP_EVERY_MS;
   let previous = now;
   for (let t = now + stepMs; ; t += stepMs) {
@@ -128,7 +131,14 @@ export async function runScenario(
       await engine.sweep();
       nextSweepAt += SWEEP_EVERY_MS;
     }
-    await dispatcher.tick(t);
+    const tick = await dispatcher.tick(t);
+    if (tick.batch !== undefined && tick.batch.rows > 0) {
+      batches++;
+      if (tick.batch.rows > 1) {
+        jointBatches++;
+        jointRows += tick.batch.rows;
+      }
+    }
     previous = t;
     if (t >= scenario.bookingsEndAt) {
       open = 0;
@@ -169,6 +179,9 @@ export async function runScenario(
       doubleHoldings: ledger.doubleHoldings.length,
       anomalies: ledger.anomalies.length + mismatches.length,
       storedBookings,
+      batches,
+      jointBatches,
+      meanJointBatchRows: jointBatches === 0 ? null : jointRows / jointBatches,
     },
     accounts: [...ledger.accounts.values()].sort((a, b) => a.index - b.index),
   };
