@@ -136,14 +136,21 @@ export class Dispatcher implements DispatchService {
 
   /**
    * Loads the active bookings from the store and puts the fleet in step (see dispatch/restore.ts). Runs once; later
-   * calls return the first result. Call it after the engine restored its snapshot (the fleet it reads is the
+   * calls return the first result (after a failure, the next call tries again). Call it after the engine restored its snapshot (the fleet it reads is the
    * restored one).
    */
   restore(): Promise<RestoreSummary> {
-    this.restored ??= restoreBookings(this.context, this.clock()).then((summary) => {
-      this.context.logger.info(summary, 'dispatch restored its active bookings');
-      return summary;
-    });
+    this.restored ??= restoreBookings(this.context, this.clock()).then(
+      (summary) => {
+        this.context.logger.info(summary, 'dispatch restored its active bookings');
+        return summary;
+      },
+      (error: unknown) => {
+        // A store that failed now may answer later: the next call tries again.
+        this.restored = undefined;
+        throw error;
+      },
+    );
     return this.restored;
   }
 
