@@ -36,9 +36,10 @@ export interface MapOptions {
 }
 
 /**
- * A MapLibre map in `container` with the configured base style (or {@link OFFLINE_STYLE}), resolved once the style
- * has loaded. With the offline style it also draws the H3 orientation grid, redrawn as the view moves. MapLibre's
- * worker comes from the engine (bundled, no CDN).
+ * A MapLibre map in `container` with the configured base style (or {@link OFFLINE_STYLE}, also when the configured
+ * one cannot be loaded), resolved once the style has loaded. With the offline style it also draws the H3 orientation
+ * grid, redrawn as the view moves. MapLibre's worker comes from the engine (bundled, no CDN). The container's
+ * `data-map-style` says which style shows: `configured`, `offline` or `offline-fallback`.
  */
 export function createMap(
   container: HTMLElement,
@@ -57,12 +58,23 @@ export function createMap(
   map.addControl(new NavigationControl({ showCompass: false }), 'top-right');
   container.dataset['mapStyle'] = config.mapStyleUrl ? 'configured' : 'offline';
   return new Promise((resolve, reject) => {
-    const failed = (event: { error?: { message?: string } }) =>
-      reject(new Error(event.error?.message ?? 'the map failed to load'));
-    map.once('error', failed);
+    let loaded = false;
+    let fellBack = false;
+    const onError = (event: { error?: { message?: string } }) => {
+      if (config.mapStyleUrl && !fellBack && !map.isStyleLoaded()) {
+        // The configured base map cannot be had (no tile server reachable from here): the offline style instead.
+        fellBack = true;
+        container.dataset['mapStyle'] = 'offline-fallback';
+        map.setStyle(OFFLINE_STYLE);
+        return;
+      }
+      if (!loaded) reject(new Error(event.error?.message ?? 'the map failed to load'));
+    };
+    map.on('error', onError);
     map.once('load', () => {
-      map.off('error', failed);
-      if (!config.mapStyleUrl) addOrientationGrid(map);
+      loaded = true;
+      map.off('error', onError);
+      if (!config.mapStyleUrl || fellBack) addOrientationGrid(map);
       // Marked once the first frame with the grid has been drawn, so a screenshot taken then shows it.
       map.once('idle', () => (container.dataset['mapReady'] = 'true'));
       resolve(map);

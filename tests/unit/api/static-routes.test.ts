@@ -49,6 +49,22 @@ describe('the static routes', () => {
     expect(builds).toBe(1);
   });
 
+  it('tells the pages the configured base map, and /track/:bookingId its booking', async () => {
+    const router = new Router();
+    addStaticRoutes(router, {
+      build: async () => stubBundle(),
+      mapStyleUrl: 'https://tiles.example/style.json',
+    });
+    const html = (await router.handle(request('/track/b-42'))).body as string;
+    const config = JSON.parse(/id="page-config">(.*?)<\/script>/.exec(html)![1]!);
+    expect(config).toEqual({
+      page: 'patient',
+      mapWorkerUrl: '/assets/maplibre-gl-worker-1234.mjs',
+      mapStyleUrl: 'https://tiles.example/style.json',
+      bookingId: 'b-42',
+    });
+  });
+
   it('answers 404 for an unknown asset and 400 for a name that is not one', async () => {
     const router = new Router();
     addStaticRoutes(router, { build: async () => stubBundle() });
