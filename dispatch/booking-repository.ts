@@ -43,8 +43,9 @@ export interface ActiveBookingRow {
   marks: BookingMarks;
 }
 
-/** Default and largest page of {@link BookingRepository.list}. */
+/** Default page of {@link BookingRepository.list}. */
 export const DEFAULT_LIST_LIMIT = 50;
+/** Largest page of {@link BookingRepository.list}. */
 export const MAX_LIST_LIMIT = 500;
 
 /**

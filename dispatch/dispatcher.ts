@@ -57,6 +57,7 @@ import { restoreBookings, type RestoreSummary } from './restore.ts';
 import { Scorer } from './scoring.ts';
 import { runTick, type TickSummary } from './tick.ts';
 
+/** Re-exported for callers of tick(), restore() and the constructor's `channel`. */
 export type { TickSummary } from './tick.ts';
 export type { RestoreSummary } from './restore.ts';
 export type { DoctorChannel } from './dispatch-context.ts';
