@@ -9,6 +9,7 @@ import { TotError } from '../geo/errors.ts';
 import {
   BOOKING_TRANSITIONS,
   DOCTOR_HOLDING_STATUSES,
+  FINAL_STATUSES,
   isEmergencyCategory,
   type Booking,
   type BookingStatus,
@@ -101,7 +102,10 @@ export function applyTransition(
       );
     }
     next.doctorId = doctorId;
-  } else {
+  } else if (!FINAL_STATUSES.includes(to)) {
+    // Back to searching (or no doctor found): the doctor is released. A final booking keeps the doctor who visited (or
+    // was on the way when it was cancelled) for its history and the doctor's own list; it no longer holds them, since
+    // holding is decided by the status (the store's unique index covers only the holding statuses).
     delete next.doctorId;
   }
   if (to === 'offered') {

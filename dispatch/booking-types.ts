@@ -113,7 +113,7 @@ export interface Booking extends BookingRequest {
   emergency: boolean;
   /** The priority it was booked with; `priority` may have been raised since (preemption, dispatcher). */
   originalPriority: TriageCategory;
-  /** The doctor offered, assigned or visiting; undefined while searching. */
+  /** The doctor offered, assigned or visiting; after completion or cancellation the one it had; undefined while searching. */
   doctorId?: string;
   /** While offered: when the offer lapses. */
   offerExpiresAt?: number;

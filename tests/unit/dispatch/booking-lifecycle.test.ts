@@ -10,6 +10,7 @@ import {
   BOOKING_STATUSES,
   BOOKING_TRANSITIONS,
   DOCTOR_HOLDING_STATUSES,
+  FINAL_STATUSES,
   type Booking,
   type BookingStatus,
 } from '../../../dispatch/booking-types.ts';
@@ -86,7 +87,11 @@ describe('booking lifecycle', () => {
     expect(next).not.toBe(booking);
     expect(next.status).toBe(to);
     expect(next.version).toBe(booking.version + 1);
-    expect(next.doctorId !== undefined).toBe(DOCTOR_HOLDING_STATUSES.includes(to));
+    // Holding statuses have a doctor; a final booking keeps the doctor it had (who visited, or was on the way);
+    // searching and no_doctor_found have none.
+    const keepsDoctor = FINAL_STATUSES.includes(to) && booking.doctorId !== undefined;
+    expect(next.doctorId !== undefined).toBe(DOCTOR_HOLDING_STATUSES.includes(to) || keepsDoctor);
+    if (keepsDoctor) expect(next.doctorId).toBe(booking.doctorId);
     expect(next.offerExpiresAt !== undefined).toBe(to === 'offered');
     expect(canTransition(from, to)).toBe(true);
   });
