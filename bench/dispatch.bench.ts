@@ -1,5 +1,6 @@
 /**
- * Dispatch benchmarks, as sections run in order (`npm run bench -- dispatch`). Each section is a
+ * Dispatch benchmarks, as sections run in order (`npm run bench -- dispatch`; only some with
+ * `DISPATCH_BENCH_SECTIONS=assignment,latency`). Each section is a
  * {@link DispatchBenchSection} in {@link DISPATCH_SECTIONS}; a new one (for instance the booking → offer latency
  * through a running dispatcher) is another entry, written in its own function or file, with no change to the others.
  *
@@ -367,12 +368,30 @@ const assignmentSection: DispatchBenchSection = {
 /** The sections `npm run bench -- dispatch` runs, in order. */
 export const DISPATCH_SECTIONS: DispatchBenchSection[] = [assignmentSection, latencySection];
 
+/**
+ * The sections named in `list` (comma-separated, e.g. DISPATCH_BENCH_SECTIONS=assignment), or all of them when it is
+ * unset or empty; the bench runner has no per-bench arguments, so the environment carries the choice.
+ * @throws Error naming the unknown section and the known ones.
+ */
+function selectedSections(list: string | undefined): DispatchBenchSection[] {
+  const names = (list ?? '').split(',').filter((name) => name.trim().length > 0);
+  if (names.length === 0) return DISPATCH_SECTIONS;
+  return names.map((name) => {
+    const section = DISPATCH_SECTIONS.find((candidate) => candidate.name === name.trim());
+    if (!section) {
+      const known = DISPATCH_SECTIONS.map((candidate) => candidate.name).join(', ');
+      throw new Error(`DISPATCH_BENCH_SECTIONS: unknown section ${name}; known: ${known}`);
+    }
+    return section;
+  });
+}
+
 const bench: Bench = {
   description:
     'dispatch: batch assignment solver in-thread and on workers vs greedy (100–1000 bookings, dense 500×500); ' +
     'booking → offer latency through the application at 100k doctors (section latency)',
   async run(context) {
-    for (const section of DISPATCH_SECTIONS) {
+    for (const section of selectedSections(process.env.DISPATCH_BENCH_SECTIONS)) {
       context.reporter.note(`== dispatch section: ${section.name}`);
       await section.run(context);
     }
