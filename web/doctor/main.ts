@@ -62,6 +62,14 @@ async function main(): Promise<void> {
     fixStatus.textContent = `fixes sent ${outbox.sent}, accepted ${outbox.acknowledged}, waiting ${outbox.waiting}${outbox.rejected ? `, rejected ${outbox.rejected}` : ''}`;
   };
   const renderOffers = () => {
+    // A lapsed offer cannot be accepted any more (the dispatcher has moved on): it leaves the list by itself.
+    for (const [bookingId, offer] of offers) {
+      if (offer.expiresAt + 2_000 < Date.now()) {
+        offers.delete(bookingId);
+        offerMarkers.get(bookingId)?.remove();
+        offerMarkers.delete(bookingId);
+      }
+    }
     offerList.dataset['count'] = String(offers.size);
     offerList.replaceChildren(
       ...[...offers.values()].map((offer) =>
