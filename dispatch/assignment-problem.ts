@@ -44,6 +44,26 @@ function describe(value: unknown): string {
 }
 
 /**
+ * The part of {@link validateAssignmentProblem} that costs O(1): `problem` is an object, `rows` and `cols` are
+ * integers in range, and the four arrays have the right types and lengths (so they can be copied, e.g. into a
+ * worker's request). The contents are not read.
+ *
+ * @throws TotError `DISPATCH_INVALID_ASSIGNMENT` naming the offending field.
+ */
+export function validateAssignmentShape(problem: AssignmentProblem): void {
+  if (problem === null || typeof problem !== 'object') {
+    invalid('problem', `must be an object, got ${describe(problem)}`);
+  }
+  const { rows, cols } = problem;
+  assertDimension('rows', rows);
+  assertDimension('cols', cols);
+  assertArray('rowStart', problem.rowStart, Int32Array, rows + 1);
+  assertArray('colIndex', problem.colIndex, Int32Array, undefined);
+  assertArray('costs', problem.costs, Float64Array, problem.colIndex.length);
+  assertArray('unassignedCost', problem.unassignedCost, Float64Array, rows);
+}
+
+/**
  * Checks that `problem` is a well-formed {@link AssignmentProblem}: `rows` and `cols` integers in
  * [0, {@link MAX_ASSIGNMENT_DIMENSION}]; `rowStart` an Int32Array of rows + 1 non-decreasing offsets from 0 to
  * colIndex.length; `colIndex` an Int32Array of columns in [0, cols), none repeated within a row; `costs` a
@@ -61,17 +81,8 @@ export function validateAssignmentProblem(
   problem: AssignmentProblem,
   scratch?: (size: number) => Int32Array,
 ): void {
-  if (problem === null || typeof problem !== 'object') {
-    invalid('problem', `must be an object, got ${describe(problem)}`);
-  }
-  const { rows, cols } = problem;
-  assertDimension('rows', rows);
-  assertDimension('cols', cols);
-  assertArray('rowStart', problem.rowStart, Int32Array, rows + 1);
-  assertArray('colIndex', problem.colIndex, Int32Array, undefined);
-  assertArray('costs', problem.costs, Float64Array, problem.colIndex.length);
-  assertArray('unassignedCost', problem.unassignedCost, Float64Array, rows);
-  const { rowStart, colIndex, costs, unassignedCost } = problem;
+  validateAssignmentShape(problem);
+  const { rows, cols, rowStart, colIndex, costs, unassignedCost } = problem;
   if (rowStart[0] !== 0)
     invalid('rowStart', `[0] must be 0, got ${rowStart[0]}`, { index: 0, value: rowStart[0] });
   if (rowStart[rows] !== colIndex.length) {

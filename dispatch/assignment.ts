@@ -22,6 +22,7 @@ export {
   assignmentCost,
   problemFromCandidates,
   validateAssignmentProblem,
+  validateAssignmentShape,
   MAX_ASSIGNMENT_DIMENSION,
 } from './assignment-problem.ts';
 export type { CandidateRow } from './assignment-problem.ts';

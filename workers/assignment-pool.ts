@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import { AssignmentWorkspace, solveAssignment, validateAssignmentProblem } from '../dispatch/assignment.ts';
+import { AssignmentWorkspace, solveAssignment, validateAssignmentShape } from '../dispatch/assignment.ts';
 import type { AssignmentProblem, AssignmentSolution, AssignmentSolver } from '../dispatch/booking-types.ts';
 import { TotError } from '../geo/errors.ts';
 import type { AssignmentRequest, AssignmentResponse } from './assignment-protocol.ts';
@@ -150,7 +150,9 @@ export class WorkerAssignmentSolver implements AssignmentSolver {
 
   /**
    * Resolves with the optimum of `problem`. Rejects with TotError `DISPATCH_INVALID_ASSIGNMENT` for a malformed
-   * problem (checked in the calling thread first, so nothing is sent), and with an Error once closed.
+   * problem (arrays of the wrong type or length are caught in the calling thread before anything is sent; bad
+   * contents — a column out of range, a negative cost — where the problem is solved, with the same code and
+   * details), and with an Error once closed.
    */
   async solve(problem: AssignmentProblem): Promise<AssignmentSolution> {
     return (await this.solveTimed(problem)).solution;
@@ -160,8 +162,9 @@ export class WorkerAssignmentSolver implements AssignmentSolver {
   async solveTimed(problem: AssignmentProblem): Promise<TimedAssignmentSolution> {
     if (this.closed) throw new Error('WorkerAssignmentSolver is closed');
     const start = performance.now();
-    // In this thread first, so that a malformed problem is reported here and nothing is sent.
-    validateAssignmentProblem(problem);
+    // The O(1) part here, so that arrays of the wrong type or length are reported before anything is copied; the
+    // contents are checked where they are solved (reading 250k candidates would cost the event loop milliseconds).
+    validateAssignmentShape(problem);
     if (problem.colIndex.length + problem.rows < this.inlineBelow) {
       const solution = solveAssignment(problem, this.workspace);
       const elapsed = (performance.now() - start) * 1000;

@@ -103,11 +103,23 @@ describe('WorkerAssignmentSolver', () => {
     });
   });
 
-  it('rejects a malformed problem with the TotError, in the calling thread', async () => {
+  it('rejects arrays of the wrong length with the TotError, in the calling thread', async () => {
     const problem = { ...randomSparseProblem(5, 5, 2, 1), costs: new Float64Array(1) };
     const error = await pool.solve(problem).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TotError);
     expect(error).toMatchObject({ code: 'DISPATCH_INVALID_ASSIGNMENT', details: { field: 'costs' } });
+  });
+
+  it('rejects bad contents found in the worker with a TotError carrying its code and details', async () => {
+    const valid = randomSparseProblem(5, 5, 2, 1);
+    const costs = valid.costs.slice();
+    costs[3] = -1;
+    const error = await pool.solve({ ...valid, costs }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TotError);
+    expect(error).toMatchObject({
+      code: 'DISPATCH_INVALID_ASSIGNMENT',
+      details: { field: 'costs', index: 3, value: -1 },
+    });
   });
 
   it('solves problems below the threshold in the calling thread and larger ones on a worker', async () => {
