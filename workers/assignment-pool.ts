@@ -16,9 +16,12 @@ import type { AssignmentRequest, AssignmentResponse } from './assignment-protoco
 
 /**
  * Problems with fewer candidates plus rows than this are solved in the calling thread. Measured with
- * `npm run bench -- dispatch` (docs/BENCHMARKS.md): a round trip through an idle worker costs about 60–100 µs on
- * this machine, which the in-thread solve of the city's problems reaches at about 200 bookings with 20 candidates
- * each (≈4 000 candidates); below that the event loop is held for less than a hop would cost.
+ * `npm run bench -- dispatch` (docs/BENCHMARKS.md, threshold sweep): the hop to an idle worker and back costs
+ * ≈20 µs plus ≈3 ns per candidate (the copy into the transferred buffer). Bookings spread over the city barely
+ * compete and solve in ≈8.5 ns per candidate, so for them the hop never pays in latency; bookings crowded into one
+ * district solve in 0.16 ms at 200 bookings × 20 candidates but 6.5 ms at 400, when doctors run short. Below 4 000
+ * the event loop is held for at most ≈0.2 ms either way; above it a batch may hold it for milliseconds, which is
+ * what the worker is for.
  */
 export const DEFAULT_INLINE_BELOW = 4_000;
 
