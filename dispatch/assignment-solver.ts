@@ -163,8 +163,8 @@ export function solveValidated(
  * One pass of Jonker & Volgenant's augmenting row reduction over the `free` rows listed in `w.freeRows`: each takes
  * the column of least reduced cost (cost − v), lowering that column's v until it is only as attractive as the row's
  * second choice (an auction bid); a row it displaces bids next at once. Keeps every assigned row on a column of least
- * reduced cost, v ≤ 0 and v = 0 on free columns, which is what the shortest-path phase needs. Returns how many rows
- * are still free (listed first in `w.freeRows`).
+ * reduced cost, lowers prices only on columns it assigns (which stay assigned), and never raises one: what the
+ * shortest-path phase needs. Returns how many rows are still free (listed first in `w.freeRows`).
  */
 function reduceRows(problem: AssignmentProblem, w: AssignmentWorkspace, free: number): number {
   const { cols, rowStart, colIndex, costs, unassignedCost } = problem;
