@@ -23,7 +23,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { AccessTokens } from '../api/auth/tokens.ts';
+import { Registry } from 'prom-client';
 import { LiveHub } from '../api/live/live-hub.ts';
+import { LiveMetrics } from '../api/live/live-metrics.ts';
 import { liveSocketRoute } from '../api/live/live-route.ts';
 import { Router } from '../api/router.ts';
 import { HttpServer } from '../api/server.ts';
@@ -78,11 +80,15 @@ async function serve(tickMs: number): Promise<void> {
   engine.fleet = buildFleet(city);
   const ids = Array.from({ length: DOCTORS }, (_, i) => doctorId(i));
   const tokens = new AccessTokens({ secret: SECRET, ttlSeconds: 3_600 });
+  const metrics = new LiveMetrics(new Registry());
   const hub = new LiveHub({
     world: { fleet: () => engine.fleet, traffic: () => engine.traffic, now: Date.now },
     limits: { tickMs },
+    metrics,
     logger,
   });
+  const coalescedSoFar = async () => (await metrics.coalesced.get()).values[0]?.value ?? 0;
+  let coalescedBefore = 0;
   const server = new HttpServer({
     host: '127.0.0.1',
     port: 0,
@@ -106,8 +112,10 @@ async function serve(tickMs: number): Promise<void> {
   let applied = 0;
   let countedSince = performance.now();
   let countedFixes = 0;
-  const started = performance.now();
+  // Fixes start on `start`, once every client has subscribed: the figures are of the steady state, not of the ramp.
+  let started = Number.NaN;
   setInterval(() => {
+    if (Number.isNaN(started)) return;
     const due = Math.floor(((performance.now() - started) * FIXES_PER_SECOND) / 1_000) - applied;
     const now = Date.now();
     for (let i = 0; i < due; i++) {
@@ -144,7 +152,11 @@ async function serve(tickMs: number): Promise<void> {
   process.stdout.write(`${JSON.stringify({ port, token, doctorsInView: inView } satisfies Ready)}\n`);
 
   for await (const line of createInterface({ input: process.stdin })) {
-    if (line === 'reset') {
+    if (line === 'start') {
+      started = performance.now();
+      process.stdout.write('{}\n');
+    } else if (line === 'reset') {
+      coalescedBefore = await coalescedSoFar();
       tickTimes = [];
       countedSince = performance.now();
       countedFixes = 0;
@@ -159,7 +171,7 @@ async function serve(tickMs: number): Promise<void> {
         tickP50Ms: at(0.5),
         tickP99Ms: at(0.99),
         fixesPerSecond: (countedFixes * 1_000) / (performance.now() - countedSince),
-        coalesced: stats.coalesced,
+        coalesced: (await coalescedSoFar()) - coalescedBefore,
         groups: stats.groups,
         subscribers: stats.subscribers,
       };
@@ -181,7 +193,7 @@ async function startServer(tickMs: number) {
     return JSON.parse(line.value) as unknown;
   };
   const ready = (await nextLine()) as Ready;
-  const ask = async (command: 'reset' | 'figures') => {
+  const ask = async (command: 'start' | 'reset' | 'figures') => {
     child.stdin.write(`${command}\n`);
     return nextLine();
   };
@@ -313,6 +325,7 @@ async function measure(
     reporter.note(
       `   ${sockets.length} of ${subscribers} subscribers (tick ${tickMs} ms) connected and subscribed in ${connectSeconds.toFixed(1)} s (${refused} failed); ${doctorsInView} doctors in view`,
     );
+    await server.ask('start');
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     totals.reset();
     await server.ask('reset');
