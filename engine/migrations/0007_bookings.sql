@@ -44,8 +44,12 @@ CREATE TABLE IF NOT EXISTS booking.bookings (
   -- Marks of one-off signals, so that a restarted dispatcher does not raise them twice (not part of Booking).
   sla_breached_at timestamptz,
   escalated_at timestamptz,
-  -- A booking that holds a doctor names one; one that does not, names none.
-  CHECK ((doctor_id IS NOT NULL) = (status IN ('offered', 'assigned', 'en_route', 'arrived', 'in_progress'))),
+  -- A booking that holds a doctor names one; one searching or without a doctor names none; a final one keeps the
+  -- doctor it had, if any (who visited, or was on the way when it was cancelled).
+  CHECK (
+    status IN ('completed', 'cancelled')
+    OR (doctor_id IS NOT NULL) = (status IN ('offered', 'assigned', 'en_route', 'arrived', 'in_progress'))
+  ),
   CHECK ((offer_expires_at IS NOT NULL) = (status = 'offered'))
 );
 
