@@ -10,7 +10,7 @@ import {
 } from '../../dispatch/booking-types.ts';
 import type { BookingAccount } from './ledger.ts';
 import type { MatchingMode, SimulationOptions } from './options.ts';
-import type { PhoneCounters } from './doctor-phones.ts';
+import type { PhoneCounters } from '../../dispatch/simulation/doctor-phones.ts';
 
 /** The reason the simulated patients give when they cancel. */
 export const PATIENT_CANCEL_REASON = 'patient_cancelled';

@@ -16,14 +16,14 @@ import { TotError } from '../../geo/errors.ts';
 import { InThreadAssignmentSolver } from '../../dispatch/assignment.ts';
 import type { Actor } from '../../dispatch/booking-types.ts';
 import { Dispatcher } from '../../dispatch/dispatcher.ts';
+import { DoctorPhones, type PhoneDue } from '../../dispatch/simulation/doctor-phones.ts';
+import { Timeline } from '../../dispatch/simulation/timeline.ts';
 import { CountingBus } from './counting-bus.ts';
-import { DoctorPhones, type PhoneDue } from './doctor-phones.ts';
 import { BookingLedger } from './ledger.ts';
 import type { MatchingMode } from './options.ts';
 import { PATIENT_CANCEL_REASON, type RunResult } from './report.ts';
-import type { Scenario, ScheduledBooking } from './scenario.ts';
+import { PairRandom, type Scenario, type ScheduledBooking } from './scenario.ts';
 import { TimedStore } from './timed-store.ts';
-import { Timeline } from './timeline.ts';
 
 /** How long the detectors report before the first booking, so the traffic field is learnt, not free flow. */
 const TRAFFIC_WARM_UP_MS = 20 * 60_000;
@@ -74,8 +74,19 @@ export async function runScenario(
   now = scenario.startAt;
 
   const timeline = new Timeline<Due>();
-  const phones = new DoctorPhones(scenario, engine, timeline as Timeline<unknown>, clock);
-  phones.register(now);
+  const phones = phonesOf(scenario, engine, timeline as Timeline<unknown>, clock);
+  for (const doctor of scenario.doctors) {
+    engine.fleet.register(
+      {
+        id: doctor.doctorId,
+        specializations: doctor.specializations,
+        clinicId: doctor.clinicId,
+        rating: doctor.rating,
+      },
+      now,
+    );
+  }
+  phones.sendFirstFixes(now);
   const batchWindowSeconds = scenario.options.batchWindowSeconds;
   const dispatcher = new Dispatcher({
     store,
@@ -185,6 +196,31 @@ export async function runScenario(
     },
     accounts: [...ledger.accounts.values()].sort((a, b) => a.index - b.index),
   };
+}
+
+/** The scenario's phones: fixes applied to the engine, answers drawn per doctor and booking (scenario.ts). */
+function phonesOf(
+  scenario: Scenario,
+  engine: Engine,
+  timeline: Timeline<unknown>,
+  clock: () => number,
+): DoctorPhones {
+  const indexOfAddress = new Map<string, number>();
+  for (const booking of scenario.bookings) indexOfAddress.set(booking.request.address, booking.index);
+  return new DoctorPhones({
+    doctors: scenario.doctors,
+    traffic: () => engine.traffic,
+    sendFix: (fix, now) => engine.applyFix(fix, now),
+    timeline,
+    clock,
+    heartbeatsFrom: scenario.startAt,
+    behaviour: {
+      answerRandom: (address, doctorIndex) =>
+        new PairRandom(scenario.options.seed, indexOfAddress.get(address) ?? -1, doctorIndex),
+      visitMs: (address) => scenario.bookings[indexOfAddress.get(address) ?? -1]?.visitMs ?? 30 * 60_000,
+      declineShare: scenario.options.declineShare,
+    },
+  });
 }
 
 async function openStore(): Promise<Store> {

@@ -6,14 +6,16 @@
  * Driving follows the straight line at the traffic field's speed divided by the ETA module's detour factor, so the
  * drive takes what the dispatcher's ETA predicted, give or take the trip's own noise (a per-trip factor) and the traffic
  * changing on the way. After a visit the doctor waits where the patient was.
+ *
+ * The phones serve two cities: the offline simulation (bench/sim), where they own their doctors the whole time and
+ * send heartbeat fixes while idle, and the running engine's demo city, where the city simulator moves idle doctors
+ * and the phones take a doctor over from an offer to the end of the visit ({@link DoctorHandover}).
  */
 import { DEFAULT_DETOUR_FACTOR, DEFAULT_MIN_SPEED_KMH } from '../../geo/eta.ts';
 import { haversineKm } from '../../geo/distance.ts';
 import { TotError } from '../../geo/errors.ts';
-import type { Engine } from '../../engine/engine.ts';
-import type { Actor, DispatchService, Offer } from '../../dispatch/booking-types.ts';
-import type { DoctorChannel } from '../../dispatch/dispatch-context.ts';
-import { PairRandom, type Scenario } from './scenario.ts';
+import type { Actor, DispatchService, Offer } from '../booking-types.ts';
+import type { DoctorChannel } from '../dispatch-context.ts';
 import type { Timeline } from './timeline.ts';
 
 /** GPS fixes of a driving doctor, ms apart. */
@@ -52,13 +54,81 @@ export interface PhoneCounters {
   assignedWithoutOffer: number;
   /** Dispatcher calls refused with a TotError, by code (e.g. an accept after the offer lapsed). */
   refused: Record<string, number>;
-  /** Fixes applied to the engine. */
+  /** Fixes sent. */
   fixes: number;
+}
+
+/** A fix as a phone sends it (the fields of the stream's fix record, engine/stream-schemas.ts). */
+export interface PhoneFix {
+  doctorId: string;
+  lat: number;
+  lng: number;
+  ts: number;
+  accuracy: number;
+  /** Ground speed, m/s. */
+  speed: number;
+  seq: number;
+}
+
+/** A stream of numbers in [0, 1), with a range helper. */
+export interface UnitRandom {
+  next(): number;
+  between(min: number, max: number): number;
+}
+
+/** What the phones need to know of the city's patients. */
+export interface PhoneBehaviour {
+  /** The random numbers of doctor `doctorIndex` answering the booking at `address`; called once per offer. */
+  answerRandom(address: string, doctorIndex: number): UnitRandom;
+  /** Length of the visit at `address` once started, ms. */
+  visitMs(address: string): number;
+  /** Probability that a doctor declines an offer, in [0, 1]. */
+  declineShare: number;
+}
+
+/** Where a doctor is and the last fix sent for them, when the phones take the doctor over. */
+export interface HandedPosition {
+  lat: number;
+  lng: number;
+  /** The last fix's `ts` and `seq`, so that the phones' fixes follow it. */
+  lastFixAt: number;
+  seq: number;
+}
+
+/**
+ * Hands doctors between the phones and whoever moves them the rest of the time (the city simulator). `take` is called
+ * when an offer rings or an assignment arrives and returns where the doctor is (or undefined to keep the phones' own
+ * idea); `give` when the doctor is free again (declined, withdrawn, visit over), with the phones' last fix.
+ */
+export interface DoctorHandover {
+  take(doctorId: string): HandedPosition | undefined;
+  give(doctorId: string, position: HandedPosition): void;
+}
+
+/** Options of {@link DoctorPhones}. */
+export interface DoctorPhonesOptions {
+  /** The doctors and where they start. */
+  doctors: readonly { doctorId: string; lat: number; lng: number }[];
+  /** The traffic the doctors drive in (read at every fix: pass a getter when the field may be replaced). */
+  traffic: () => { speedAt(point: { lat: number; lng: number }, now: number): number };
+  /** Where fixes go (the engine directly, or the fixes topic). */
+  sendFix: (fix: PhoneFix, now: number) => void;
+  /** Where answers, arrivals and visit ends are scheduled. */
+  timeline: Timeline<PhoneDue | unknown>;
+  /** The simulated time now. */
+  clock: () => number;
+  behaviour: PhoneBehaviour;
+  /**
+   * When idle doctors send their first heartbeat fix (they are spread over the following 30 s); omitted: idle doctors
+   * send nothing, someone else (the {@link DoctorHandover}) moves them.
+   */
+  heartbeatsFrom?: number;
+  handover?: DoctorHandover;
 }
 
 interface PendingOffer {
   bookingId: string;
-  bookingIndex: number;
+  address: string;
   accept: boolean;
   tripFactor: number;
   generation: number;
@@ -69,9 +139,11 @@ interface DoctorState {
   lat: number;
   lng: number;
   phase: 'idle' | 'driving' | 'on_site';
-  /** The booking the doctor accepted and works on. */
+  /** The booking the doctor accepted and works on, and its address. */
   bookingId: string | undefined;
-  bookingIndex: number;
+  address: string;
+  /** Whether the phones hold the doctor (from an offer to the end of the visit); always with heartbeats. */
+  held: boolean;
   destinationLat: number;
   destinationLng: number;
   /** Ground speed along the straight line, m/s; set at every fix while driving. */
@@ -87,7 +159,7 @@ interface DoctorState {
   seq: number;
 }
 
-/** The doctors of a scenario and their phones. */
+/** The doctors of a city and their phones. */
 export class DoctorPhones implements DoctorChannel {
   /** The counters of {@link PhoneCounters}. */
   readonly counters: PhoneCounters = {
@@ -102,21 +174,20 @@ export class DoctorPhones implements DoctorChannel {
   };
   private readonly doctors: DoctorState[];
   private readonly indexOfDoctor = new Map<string, number>();
-  private readonly indexOfAddress = new Map<string, number>();
+  private readonly timeline: Timeline<PhoneDue | unknown>;
+  private readonly clock: () => number;
+  private readonly behaviour: PhoneBehaviour;
+  private readonly heartbeats: boolean;
   private dispatch: DispatchService | undefined;
 
-  /**
-   * @param clock - the simulated time now.
-   * @param timeline - where answers, arrivals and visit ends are scheduled.
-   */
-  constructor(
-    private readonly scenario: Scenario,
-    private readonly engine: Engine,
-    private readonly timeline: Timeline<PhoneDue | unknown>,
-    private readonly clock: () => number,
-  ) {
-    const spread = RESTING_FIX_MS / Math.max(1, scenario.doctors.length);
-    this.doctors = scenario.doctors.map((doctor, index) => {
+  constructor(private readonly options: DoctorPhonesOptions) {
+    this.timeline = options.timeline;
+    this.clock = options.clock;
+    this.behaviour = options.behaviour;
+    this.heartbeats = options.heartbeatsFrom !== undefined;
+    const startAt = options.heartbeatsFrom ?? 0;
+    const spread = RESTING_FIX_MS / Math.max(1, options.doctors.length);
+    this.doctors = options.doctors.map((doctor, index) => {
       this.indexOfDoctor.set(doctor.doctorId, index);
       return {
         id: doctor.doctorId,
@@ -124,7 +195,8 @@ export class DoctorPhones implements DoctorChannel {
         lng: doctor.lng,
         phase: 'idle',
         bookingId: undefined,
-        bookingIndex: -1,
+        address: '',
+        held: this.heartbeats,
         destinationLat: doctor.lat,
         destinationLng: doctor.lng,
         speedMps: 0,
@@ -133,12 +205,16 @@ export class DoctorPhones implements DoctorChannel {
         offerGeneration: 0,
         visitGeneration: 0,
         // Spread the heartbeats so the fleet does not see every phone in the same second.
-        nextFixAt: scenario.startAt + Math.floor(index * spread),
+        nextFixAt: startAt + Math.floor(index * spread),
         seq: 0,
         lastFixAt: -Infinity,
       };
     });
-    for (const booking of scenario.bookings) this.indexOfAddress.set(booking.request.address, booking.index);
+  }
+
+  /** Whether `doctorId` is one of these phones' doctors. */
+  has(doctorId: string): boolean {
+    return this.indexOfDoctor.has(doctorId);
   }
 
   /** Connects the dispatcher the phones answer (it is built with the phones as its offer channel). */
@@ -146,42 +222,31 @@ export class DoctorPhones implements DoctorChannel {
     this.dispatch = dispatch;
   }
 
-  /** Registers every doctor with the fleet and sends their first fix, at `now`. */
-  register(now: number): void {
-    for (const [index, doctor] of this.scenario.doctors.entries()) {
-      this.engine.fleet.register(
-        {
-          id: doctor.doctorId,
-          specializations: doctor.specializations,
-          clinicId: doctor.clinicId,
-          rating: doctor.rating,
-        },
-        now,
-      );
-      this.sendFix(this.doctors[index] as DoctorState, now);
-    }
+  /** Sends every doctor's first fix, at `now` (after the doctors were registered with the fleet). */
+  sendFirstFixes(now: number): void {
+    for (const doctor of this.doctors) this.sendFix(doctor, now);
   }
 
   /** {@link OfferChannel.offer}: the phone rings; the doctor answers after a delay drawn for this doctor and booking. */
   offer(doctorId: string, offer: Offer): boolean {
     const doctor = this.doctorOf(doctorId);
-    const bookingIndex = this.indexOfAddress.get(offer.address) ?? -1;
-    const random = this.pairRandom(bookingIndex, doctorId);
+    const random = this.answerRandom(offer.address, doctorId);
     const answer = offer.emergency ? ANSWER_MS.emergency : ANSWER_MS.routine;
     const [min, max] = random.next() < LATE_ANSWER_SHARE ? answer.late : answer.prompt;
     const delay = Math.round(random.between(min, max));
-    const accept = random.next() >= this.scenario.options.declineShare;
+    const accept = random.next() >= this.behaviour.declineShare;
     const tripFactor = random.between(TRIP_FACTOR[0], TRIP_FACTOR[1]);
     if (doctor.offer) this.counters.withdrawnOffers++;
     doctor.offerGeneration++;
     doctor.offer = {
       bookingId: offer.bookingId,
-      bookingIndex,
+      address: offer.address,
       accept,
       tripFactor,
       generation: doctor.offerGeneration,
     };
     this.counters.offers++;
+    this.take(doctor);
     this.timeline.schedule(this.clock() + delay, {
       kind: 'answer',
       doctor: this.indexOfDoctor.get(doctorId) as number,
@@ -203,6 +268,7 @@ export class DoctorPhones implements DoctorChannel {
       this.endVisit(doctor);
       this.counters.withdrawnVisits++;
     }
+    this.giveIfFree(doctor);
   }
 
   /**
@@ -211,11 +277,11 @@ export class DoctorPhones implements DoctorChannel {
    */
   assigned(doctorId: string, assignment: Offer): void {
     const doctor = this.doctorOf(doctorId);
-    const bookingIndex = this.indexOfAddress.get(assignment.address) ?? -1;
-    const random = this.pairRandom(bookingIndex, doctorId);
+    const random = this.answerRandom(assignment.address, doctorId);
     this.counters.assignedWithoutOffer++;
     const tripFactor = random.between(TRIP_FACTOR[0], TRIP_FACTOR[1]);
-    this.startTrip(doctor, assignment.bookingId, assignment, bookingIndex, tripFactor, this.clock());
+    this.take(doctor);
+    this.startTrip(doctor, assignment.bookingId, assignment, tripFactor, this.clock());
   }
 
   /** Whether an item of the timeline belongs to the phones. */
@@ -239,12 +305,13 @@ export class DoctorPhones implements DoctorChannel {
       if (!offer.accept) {
         this.counters.declined++;
         await this.refusable(() => dispatch.decline(offer.bookingId, doctor.id, by, 'busy'));
+        this.giveIfFree(doctor);
         return;
       }
       const booking = await this.refusable(() => dispatch.accept(offer.bookingId, doctor.id, by));
-      if (booking === undefined) return;
+      if (booking === undefined) return this.giveIfFree(doctor);
       this.counters.accepted++;
-      this.startTrip(doctor, booking.id, booking, offer.bookingIndex, offer.tripFactor, now);
+      this.startTrip(doctor, booking.id, booking, offer.tripFactor, now);
       return;
     }
     if (item.kind === 'arrive') {
@@ -255,10 +322,10 @@ export class DoctorPhones implements DoctorChannel {
       doctor.speedMps = 0;
       this.sendFix(doctor, now);
       const arrived = await this.refusable(() => dispatch.arrived(item.bookingId, doctor.id, by));
-      if (arrived === undefined) return this.endVisit(doctor);
+      if (arrived === undefined) return this.endVisitAndGive(doctor);
       const started = await this.refusable(() => dispatch.start(item.bookingId, doctor.id, by));
-      if (started === undefined) return this.endVisit(doctor);
-      const visitMs = this.scenario.bookings[doctor.bookingIndex]?.visitMs ?? 30 * 60_000;
+      if (started === undefined) return this.endVisitAndGive(doctor);
+      const visitMs = this.behaviour.visitMs(doctor.address);
       this.timeline.schedule(now + visitMs, {
         kind: 'complete',
         doctor: item.doctor,
@@ -270,6 +337,7 @@ export class DoctorPhones implements DoctorChannel {
     if (doctor.bookingId !== item.bookingId) return;
     this.endVisit(doctor);
     await this.refusable(() => dispatch.complete(item.bookingId, doctor.id, by));
+    this.giveIfFree(doctor);
   }
 
   /**
@@ -300,7 +368,7 @@ export class DoctorPhones implements DoctorChannel {
           doctor.lng += (doctor.destinationLng - doctor.lng) * share;
         }
       }
-      if (doctor.nextFixAt <= to) this.sendFix(doctor, to);
+      if (doctor.held && doctor.nextFixAt <= to) this.sendFix(doctor, to);
     }
   }
 
@@ -314,14 +382,13 @@ export class DoctorPhones implements DoctorChannel {
   private startTrip(
     doctor: DoctorState,
     bookingId: string,
-    destination: { lat: number; lng: number },
-    bookingIndex: number,
+    destination: { lat: number; lng: number; address: string },
     tripFactor: number,
     now: number,
   ): void {
     doctor.phase = 'driving';
     doctor.bookingId = bookingId;
-    doctor.bookingIndex = bookingIndex;
+    doctor.address = destination.address;
     doctor.destinationLat = destination.lat;
     doctor.destinationLng = destination.lng;
     doctor.tripFactor = tripFactor;
@@ -332,23 +399,55 @@ export class DoctorPhones implements DoctorChannel {
   private endVisit(doctor: DoctorState): void {
     doctor.phase = 'idle';
     doctor.bookingId = undefined;
-    doctor.bookingIndex = -1;
+    doctor.address = '';
     doctor.speedMps = 0;
     doctor.visitGeneration++;
+  }
+
+  private endVisitAndGive(doctor: DoctorState): void {
+    this.endVisit(doctor);
+    this.giveIfFree(doctor);
+  }
+
+  /** The phones take the doctor over from the handover (a no-op without one, or when they hold the doctor already). */
+  private take(doctor: DoctorState): void {
+    const handover = this.options.handover;
+    if (handover === undefined || doctor.held) return;
+    doctor.held = true;
+    const position = handover.take(doctor.id);
+    if (position === undefined) return;
+    doctor.lat = position.lat;
+    doctor.lng = position.lng;
+    doctor.lastFixAt = position.lastFixAt;
+    doctor.seq = position.seq;
+  }
+
+  /** Gives a doctor with neither an offer nor a visit back to the handover. */
+  private giveIfFree(doctor: DoctorState): void {
+    const handover = this.options.handover;
+    if (handover === undefined || !doctor.held || doctor.offer !== undefined || doctor.phase !== 'idle')
+      return;
+    doctor.held = false;
+    handover.give(doctor.id, {
+      lat: doctor.lat,
+      lng: doctor.lng,
+      lastFixAt: doctor.lastFixAt,
+      seq: doctor.seq,
+    });
   }
 
   /** Sends a fix at `now` and, while driving, sets the speed until the next one from the traffic where the doctor is. */
   private sendFix(doctor: DoctorState, now: number): void {
     if (doctor.phase === 'driving') {
       const point = { lat: doctor.lat, lng: doctor.lng };
-      const kmh = Math.max(DEFAULT_MIN_SPEED_KMH, this.engine.traffic.speedAt(point, now));
+      const kmh = Math.max(DEFAULT_MIN_SPEED_KMH, this.options.traffic().speedAt(point, now));
       doctor.speedMps = kmh / 3.6 / DEFAULT_DETOUR_FACTOR / doctor.tripFactor;
     }
     doctor.seq++;
     // Events of a step are handled at their own time after the step's fixes went out at its end; a fix never goes back.
     const ts = Math.max(now, doctor.lastFixAt);
     doctor.lastFixAt = ts;
-    this.engine.applyFix(
+    this.options.sendFix(
       {
         doctorId: doctor.id,
         lat: doctor.lat,
@@ -375,8 +474,8 @@ export class DoctorPhones implements DoctorChannel {
     }
   }
 
-  private pairRandom(bookingIndex: number, doctorId: string): PairRandom {
-    return new PairRandom(this.scenario.options.seed, bookingIndex, this.indexOfDoctor.get(doctorId) ?? -1);
+  private answerRandom(address: string, doctorId: string): UnitRandom {
+    return this.behaviour.answerRandom(address, this.indexOfDoctor.get(doctorId) ?? -1);
   }
 
   private doctorOf(doctorId: string): DoctorState {
