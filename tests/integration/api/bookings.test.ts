@@ -1,21 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient } from '../../support/api-client.ts';
-import {
-  getJson,
-  startEngineProcess,
-  type EngineProcess,
-  waitUntilReady,
-} from '../../support/engine-process.ts';
+import { type apiClient } from '../../support/api-client.ts';
+import { getJson, type EngineProcess } from '../../support/engine-process.ts';
+import { startApiEngine, TEST_ADMIN } from '../../support/api-engine.ts';
 import { waitFor } from '../../support/wait.ts';
 import { openSocket, UpgradeRefused, type Received, type TestSocket } from '../../support/ws-client.ts';
 
 /** Test values only. */
 const JWT_SECRET = 'bookings-suite-secret-0123456789abcdef';
-const ADMIN = { email: 'admin@example.test', password: 'admin password 123' };
 /** Three phones, one doctor each; the tokens are test values. */
 const PHONES = {
   a: { device: 'phone-a', doctor: 'doc-a', token: 'phone-a-token-000000001' },
@@ -67,22 +59,15 @@ describe('bookings over REST and WebSocket (embedded engine)', () => {
   const cleanups: (() => void)[] = [];
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'tot-bookings-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    engine = await startEngineProcess({
-      DATA_DIR: dataDir,
-      SIMULATOR: 'false',
-      PGLITE_IN_MEMORY: 'true',
+    const started = await startApiEngine('bookings', {
       JWT_SECRET,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
       DEVICE_TOKENS,
       RATE_LIMIT_AUTH_PER_MINUTE: '10000',
       RATE_LIMIT_PER_MINUTE: '100000',
     });
-    cleanups.push(() => engine.child.kill('SIGKILL'));
-    await waitUntilReady(engine, 60_000);
-    api = apiClient(engine);
+    cleanups.push(started.stop);
+    engine = started.engine;
+    api = started.api;
   }, 90_000);
 
   afterAll(() => {
@@ -251,7 +236,7 @@ describe('bookings over REST and WebSocket (embedded engine)', () => {
   });
 
   it("a doctor user's access token opens the phone socket in place of the phone; the doctor then finishes the visit over REST", async () => {
-    const admin = await api.login(ADMIN.email, ADMIN.password);
+    const admin = await api.login(TEST_ADMIN.email, TEST_ADMIN.password);
     const clinic = await api.send('POST', '/v1/clinics', {
       token: admin,
       body: { name: 'Clinic on Arbat', address: 'Arbat 1', licenseNumber: 'LO-77-01-000001' },

@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, fieldsOf } from '../../support/api-client.ts';
-import { startEngineProcess, type EngineProcess, waitUntilReady } from '../../support/engine-process.ts';
+import { type apiClient, fieldsOf } from '../../support/api-client.ts';
+import type { EngineProcess } from '../../support/engine-process.ts';
+import { startApiEngine, TEST_ADMIN } from '../../support/api-engine.ts';
 import { waitFor } from '../../support/wait.ts';
 
 /** Test values only. */
-const ADMIN = { email: 'admin@example.test', password: 'admin password 123' };
 const DEVICE_TOKEN = 'phone-of-doc-a-token-0001';
 const HERE = { lat: 55.7512, lng: 37.6184 };
 
@@ -39,26 +36,18 @@ describe('clinics and doctor profiles on a real socket (embedded engine)', () =>
   };
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'tot-clinics-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    engine = await startEngineProcess({
-      DATA_DIR: dataDir,
-      SIMULATOR: 'false',
-      PGLITE_IN_MEMORY: 'true',
+    const started = await startApiEngine('clinics', {
       JWT_SECRET: 'clinics-suite-secret-0123456789abcdef',
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
       DEVICE_TOKENS: `phone-a:doc-a:${DEVICE_TOKEN}`,
       RATE_LIMIT_AUTH_PER_MINUTE: '10000',
       RATE_LIMIT_PER_MINUTE: '100000',
       RATE_LIMIT_USER_PER_MINUTE: '100000',
     });
-    cleanups.push(() => engine.child.kill('SIGKILL'));
-    await waitUntilReady(engine, 60_000);
-    client = apiClient(engine);
+    cleanups.push(started.stop);
+    engine = started.engine;
+    client = started.api;
 
-    // The bootstrap admin is created just after the store reports ready.
-    tokens['admin'] = await waitFor(() => client.login(ADMIN.email, ADMIN.password), { what: 'admin login' });
+    tokens['admin'] = await client.login(TEST_ADMIN.email, TEST_ADMIN.password);
     for (const name of ['carol', 'bob', 'pat', 'dana', 'dave']) {
       const user = await client.register(name);
       ids[name] = user.id;

@@ -1,14 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient } from '../../support/api-client.ts';
-import { startEngineProcess, type EngineProcess, waitUntilReady } from '../../support/engine-process.ts';
+import { type apiClient } from '../../support/api-client.ts';
+import type { EngineProcess } from '../../support/engine-process.ts';
+import { startApiEngine, TEST_ADMIN } from '../../support/api-engine.ts';
 import { openSocket, UpgradeRefused, type TestSocket } from '../../support/ws-client.ts';
 
 /** Test values only. */
 const JWT_SECRET = 'live-suite-secret-0123456789abcdefgh';
-const ADMIN = { email: 'admin@example.test', password: 'admin password 123' };
 const PHONE = { device: 'phone-live', doctor: 'doc-live', token: 'live-phone-token-00001' };
 /** Around the Kremlin at street zoom. */
 const BBOX = [37.605, 55.745, 37.63, 55.757];
@@ -22,21 +19,14 @@ describe('the live map on a real socket (embedded engine)', () => {
   const cleanups: (() => void)[] = [];
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'tot-live-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    engine = await startEngineProcess({
-      DATA_DIR: dataDir,
-      SIMULATOR: 'false',
-      PGLITE_IN_MEMORY: 'true',
+    const started = await startApiEngine('live', {
       JWT_SECRET,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
       DEVICE_TOKENS: `${PHONE.device}:${PHONE.doctor}:${PHONE.token}`,
       RATE_LIMIT_AUTH_PER_MINUTE: '1000',
     });
-    cleanups.push(() => engine.child.kill('SIGKILL'));
-    await waitUntilReady(engine, 60_000);
-    client = apiClient(engine);
+    cleanups.push(started.stop);
+    engine = started.engine;
+    client = started.api;
   }, 90_000);
 
   afterAll(() => {
@@ -97,7 +87,7 @@ describe('the live map on a real socket (embedded engine)', () => {
 
   it('shows a dispatcher the doctor moving after fixes are posted', async () => {
     const dispatcherUser = await client.register('live-dispatcher');
-    const adminToken = await client.login(ADMIN.email, ADMIN.password);
+    const adminToken = await client.login(TEST_ADMIN.email, TEST_ADMIN.password);
     const promote = await client.send('PATCH', `/v1/users/${dispatcherUser.id}/role`, {
       token: adminToken,
       body: { role: 'dispatcher' },

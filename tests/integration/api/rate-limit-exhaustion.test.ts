@@ -1,26 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngineProcess, type EngineProcess, waitUntilReady } from '../../support/engine-process.ts';
+import type { EngineProcess } from '../../support/engine-process.ts';
+import { startApiEngine } from '../../support/api-engine.ts';
 
 describe('rate limits on a real socket', () => {
   let engine: EngineProcess;
   const cleanups: (() => void)[] = [];
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'tot-rate-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    engine = await startEngineProcess({
-      DATA_DIR: dataDir,
-      SIMULATOR: 'false',
-      PGLITE_IN_MEMORY: 'true',
-      JWT_SECRET: 'rate-limit-suite-secret-0123456789abcdef',
-      RATE_LIMIT_AUTH_PER_MINUTE: '3',
-      RATE_LIMIT_PER_MINUTE: '30',
-    });
-    cleanups.push(() => engine.child.kill('SIGKILL'));
-    await waitUntilReady(engine, 60_000);
+    const started = await startApiEngine(
+      'rate',
+      {
+        JWT_SECRET: 'rate-limit-suite-secret-0123456789abcdef',
+        RATE_LIMIT_AUTH_PER_MINUTE: '3',
+        RATE_LIMIT_PER_MINUTE: '30',
+      },
+      { admin: false },
+    );
+    cleanups.push(started.stop);
+    engine = started.engine;
   }, 90_000);
 
   afterAll(() => {

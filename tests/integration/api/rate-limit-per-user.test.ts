@@ -1,33 +1,27 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient } from '../../support/api-client.ts';
-import { startEngineProcess, type EngineProcess, waitUntilReady } from '../../support/engine-process.ts';
+import { type apiClient } from '../../support/api-client.ts';
+import { startApiEngine } from '../../support/api-engine.ts';
 
 const USER_BUDGET = 6;
 const IP_BUDGET = 8;
 
 describe('per-user rate limits on a real socket', () => {
-  let engine: EngineProcess;
   let client: ReturnType<typeof apiClient>;
   const cleanups: (() => void)[] = [];
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'tot-rate-user-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    engine = await startEngineProcess({
-      DATA_DIR: dataDir,
-      SIMULATOR: 'false',
-      PGLITE_IN_MEMORY: 'true',
-      JWT_SECRET: 'per-user-rate-limit-secret-0123456789abc',
-      RATE_LIMIT_AUTH_PER_MINUTE: '100',
-      RATE_LIMIT_PER_MINUTE: String(IP_BUDGET),
-      RATE_LIMIT_USER_PER_MINUTE: String(USER_BUDGET),
-    });
-    cleanups.push(() => engine.child.kill('SIGKILL'));
-    await waitUntilReady(engine, 60_000);
-    client = apiClient(engine);
+    const started = await startApiEngine(
+      'rate-user',
+      {
+        JWT_SECRET: 'per-user-rate-limit-secret-0123456789abc',
+        RATE_LIMIT_AUTH_PER_MINUTE: '100',
+        RATE_LIMIT_PER_MINUTE: String(IP_BUDGET),
+        RATE_LIMIT_USER_PER_MINUTE: String(USER_BUDGET),
+      },
+      { admin: false },
+    );
+    cleanups.push(started.stop);
+    client = started.api;
   }, 90_000);
 
   afterAll(() => {

@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngineProcess, type EngineProcess, waitUntilReady } from '../../support/engine-process.ts';
+import type { EngineProcess } from '../../support/engine-process.ts';
+import { startApiEngine, TEST_ADMIN } from '../../support/api-engine.ts';
 
 /** Test values only. */
 const JWT_SECRET = 'security-suite-secret-0123456789abcdef';
-const ADMIN = { email: 'admin@example.test', password: 'admin password 123' };
 const PASSWORD = 'patient password 123';
 
 interface Reply {
@@ -63,21 +60,14 @@ describe('API security on a real socket (embedded engine)', () => {
   }
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'tot-security-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    engine = await startEngineProcess({
-      DATA_DIR: dataDir,
-      SIMULATOR: 'false',
-      PGLITE_IN_MEMORY: 'true',
+    const started = await startApiEngine('security', {
       JWT_SECRET,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
       // This suite logs in many times from one address; the sign-in limit is not what it tests.
       RATE_LIMIT_AUTH_PER_MINUTE: '10000',
       RATE_LIMIT_PER_MINUTE: '100000',
     });
-    cleanups.push(() => engine.child.kill('SIGKILL'));
-    await waitUntilReady(engine, 60_000);
+    cleanups.push(started.stop);
+    engine = started.engine;
   }, 90_000);
 
   afterAll(() => {
@@ -88,7 +78,7 @@ describe('API security on a real socket (embedded engine)', () => {
     const alice = await register('alice');
     const bob = await register('bob');
     const aliceTokens = await login(alice.email);
-    const admin = await login(ADMIN.email, ADMIN.password);
+    const admin = await login(TEST_ADMIN.email, TEST_ADMIN.password);
 
     const own = await send('GET', `/v1/users/${alice.id}`, { token: aliceTokens.access });
     expect(own).toMatchObject({ status: 200, body: { id: alice.id, role: 'patient' } });
@@ -139,7 +129,7 @@ describe('API security on a real socket (embedded engine)', () => {
     });
 
     // An admin may do both.
-    const admin = await login(ADMIN.email, ADMIN.password);
+    const admin = await login(TEST_ADMIN.email, TEST_ADMIN.password);
     expect(
       await send('PUT', '/v1/traffic/sensors/sec-1', { token: admin.access, body: sensor }),
     ).toMatchObject({
@@ -259,7 +249,7 @@ describe('API security on a real socket (embedded engine)', () => {
     const frank = await register('frank');
     const tokens = await login(frank.email);
     await send('PATCH', `/v1/users/${frank.id}/role`, { token: tokens.access, body: { role: 'admin' } });
-    const admin = await login(ADMIN.email, ADMIN.password);
+    const admin = await login(TEST_ADMIN.email, TEST_ADMIN.password);
     const reply = await send('GET', `/v1/audit?userId=${frank.id}&limit=10`, { token: admin.access });
     expect(reply.status).toBe(200);
     const entries = reply.body['entries'] as Record<string, unknown>[];
