@@ -268,6 +268,11 @@ export const environmentSchema = z.object({
   SIMULATOR_SEED: integer(0, 2 ** 31 - 1).default(42),
   SIMULATOR_TICK_MS: integer(10, 60_000).default(250),
   /**
+   * Mean bookings per simulated hour the simulator's patients make through the dispatcher (dispatch/simulation/); 0:
+   * none (the simulated doctors' phones still answer offers).
+   */
+  SIMULATOR_BOOKINGS_PER_HOUR: number(0, 100_000).default(60),
+  /**
    * Phones allowed to send fixes through the gateway: `deviceId:doctorId:token[,…]` (see {@link DeviceCredential}).
    * Unset: no device is registered and the gateway refuses every phone (secure by default; the simulator publishes
    * to the bus directly and needs none).

@@ -55,13 +55,14 @@ import { ClinicStore } from './clinics.ts';
 import { DoctorProfileStore, fleetProfileSync } from './doctor-profiles.ts';
 import { loadConfig, redactUrl, type Config } from './config.ts';
 import { Engine } from './engine.ts';
-import type { DoctorStatus } from './fleet.ts';
 import { InProcessBus } from './in-process-bus.ts';
 import { LocationHistory } from './location-history.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { migrate } from './migrate.ts';
 import { CitySimulator, startSimulator, type SimulatorHandle } from './simulator/index.ts';
+import { DemoCity } from '../dispatch/simulation/demo-city.ts';
+import { RoutedOfferChannel } from '../dispatch/simulation/routed-channel.ts';
 import type { Store } from './store.ts';
 import { PgliteStore } from './store-pglite.ts';
 import { PostgresStore } from './store-postgres.ts';
@@ -254,6 +255,8 @@ export async function startApplication(
   // Bookings (docs/API.md "Bookings"): the dispatcher decides, the API authorizes. Offers reach the doctors' phone
   // sockets through the offer channel the dispatcher is given; patients follow a booking on its track socket.
   const offerChannel = new PhoneOfferChannel();
+  // The dispatcher's channel: the simulated doctors' phones once the simulator runs, the sockets for everyone else.
+  const doctorChannel = new RoutedOfferChannel(offerChannel);
   // `bookings.service` is set where the dispatcher is created and started (dispatch/dispatcher.ts, given
   // `channel: offerChannel`); until then the booking routes and sockets answer 503 API_NOT_READY.
   const bookings: { service?: DispatchService } = {};
@@ -274,7 +277,7 @@ export async function startApplication(
     },
     engine,
     solver: assignmentSolver,
-    channel: offerChannel,
+    channel: doctorChannel,
     bus,
     topics,
     clock,
@@ -469,6 +472,21 @@ export async function startApplication(
       tickMs: config.SIMULATOR_TICK_MS,
       speedUp,
     });
+    // Simulated patients book through the dispatcher and simulated phones answer; without a running dispatcher the
+    // city only wanders.
+    const demo =
+      dispatchState === 'ready'
+        ? new DemoCity({
+            city: sim,
+            traffic: () => engine.traffic,
+            bookingsPerHour: config.SIMULATOR_BOOKINGS_PER_HOUR,
+            onError: (error) => logger.warn({ err: error }, 'simulated booking step failed'),
+          })
+        : undefined;
+    if (demo) {
+      demo.connect(dispatcher);
+      doctorChannel.useSimulated(demo.phones);
+    }
     for (const doctor of sim.doctors()) {
       engine.fleet.register(
         {
@@ -497,18 +515,22 @@ export async function startApplication(
     }
     simulator = startSimulator(
       sim,
-      async (step) => {
-        await publishEach(bus, topics.fixes, step.fixes, (fix) => fix.doctorId);
+      async (step, now) => {
+        // The phones' fixes take the simulator's path: the fixes topic, then the stream consumer.
+        const phoneFixes = (await demo?.step(now)) ?? [];
+        await publishEach(bus, topics.fixes, [...step.fixes, ...phoneFixes], (fix) => fix.doctorId);
         await publishEach(bus, topics.readings, step.readings, (reading) => reading.detectorId);
-        const now = clock();
-        for (const change of step.duty) engine.fleet.setDuty(change.doctorId, change.onDuty, now);
-        for (const change of step.statuses)
-          followSimulatedStatus(engine, change.doctorId, change.status, now);
+        for (const change of step.duty) engine.fleet.setDuty(change.doctorId, change.onDuty, clock());
       },
       { startAt: clock(), onError: (error) => logger.warn({ err: error }, 'simulator step failed') },
     );
     logger.info(
-      { doctors: config.SIMULATOR_DOCTORS, detectors: config.SIMULATOR_DETECTORS, speedUp },
+      {
+        doctors: config.SIMULATOR_DOCTORS,
+        detectors: config.SIMULATOR_DETECTORS,
+        speedUp,
+        bookingsPerHour: demo ? config.SIMULATOR_BOOKINGS_PER_HOUR : 0,
+      },
       'city simulator running',
     );
   };
@@ -583,26 +605,6 @@ export async function startApplication(
     })());
 
   return { port, engine, ready, stop, router };
-}
-
-/**
- * Until the dispatch module assigns visits, the simulator's doctors walk their visit cycle on their own. The fleet's
- * transition table only knows the dispatch cycle, so a simulated available → en_route goes through offered and
- * assigned, as a real visit does. A change the table refuses (the doctor went offline meanwhile) is skipped.
- */
-function followSimulatedStatus(engine: Engine, doctorId: string, target: DoctorStatus, now: number): void {
-  const path: Partial<Record<DoctorStatus, DoctorStatus[]>> = {
-    en_route: ['offered', 'assigned', 'en_route'],
-    on_site: ['on_site'],
-    available: ['available'],
-  };
-  const current = engine.fleet.get(doctorId)?.status;
-  if (current === undefined || current === 'offline') return;
-  try {
-    for (const status of path[target] ?? []) engine.fleet.setStatus(doctorId, status, now, 'simulated');
-  } catch (error) {
-    if (!(error instanceof TotError)) throw error;
-  }
 }
 
 /** Publishes each record as its own msgpack message keyed by its source, so one source's records stay in order. */

@@ -1,6 +1,7 @@
 /**
- * The city simulator: doctors driving between visits and detectors reporting traffic in a box-shaped city, all drawn
- * from one seed. A pure stepper — `step(now)` reports what happened since the previous call — so the embedded default
+ * The city simulator: doctors wandering while idle and detectors reporting traffic in a box-shaped city, all drawn
+ * from one seed. Visits are not simulated here: the dispatcher makes them, and whoever serves a visit (the simulated
+ * phones of dispatch/simulation/) holds its doctor meanwhile (`hold`, `release`). A pure stepper — `step(now)` reports what happened since the previous call — so the embedded default
  * can drive it from a timer (driver.ts) and benchmarks can drive it as fast as they like.
  */
 import { MOSCOW_WEEKDAY_FREE_FLOW_KMH } from '../../geo/traffic-field.ts';
@@ -10,7 +11,7 @@ import { resolveSimulatorConfig, type SimulatorConfig, type SimulatorOptions } f
 import { SimulatedDetectors, type DetectorSite } from './detectors.ts';
 import { SimulatedDoctors, type DoctorStart } from './doctors.ts';
 import { Random } from './random.ts';
-import type { SimClinic, SimDetector, SimDoctor, SimHotSpot, SimStep } from './types.ts';
+import type { SimClinic, SimDetector, SimDoctor, SimHandedDoctor, SimHotSpot, SimStep } from './types.ts';
 
 /** Specializations a simulated doctor may have, with the weights of a home-visit service (therapists dominate). */
 export const SPECIALIZATIONS = [
@@ -42,6 +43,7 @@ export class CitySimulator {
   private readonly profiles: { specializations: string[]; clinicId: string; rating: number }[];
   private readonly doctorState: SimulatedDoctors;
   private readonly detectorState: SimulatedDetectors;
+  private readonly indexOfDoctor = new Map<string, number>();
   private lastNow: number | undefined;
 
   /** @throws TotError `GEO_INVALID_ARGUMENT` naming the first bad option (see resolveSimulatorConfig). */
@@ -104,6 +106,7 @@ export class CitySimulator {
       });
     }
     this.doctorState = new SimulatedDoctors(config, this.city, ids, starts);
+    ids.forEach((id, index) => this.indexOfDoctor.set(id, index));
 
     const detectorRandom = new Random(config.seed, DETECTOR_STREAM);
     const sites: DetectorSite[] = [];
@@ -131,7 +134,7 @@ export class CitySimulator {
 
   /**
    * The roster as of the latest step (at construction: the initial roster): ids `doc-000001`…, specializations,
-   * clinic, rating, true position, duty and status.
+   * clinic, rating, true position, duty and whether the doctor is held.
    */
   doctors(): SimDoctor[] {
     const state = this.doctorState;
@@ -143,8 +146,35 @@ export class CitySimulator {
       lat: state.lat(i),
       lng: state.lng(i),
       onDuty: state.onDuty(i),
-      status: state.status(i),
+      held: state.held(i),
     }));
+  }
+
+  /** Whether `doctorId` is one of the simulated doctors. */
+  has(doctorId: string): boolean {
+    return this.indexOfDoctor.has(doctorId);
+  }
+
+  /**
+   * Takes a doctor over (an offer rang, a visit began): until {@link release} the simulator neither moves them nor sends
+   * their fixes, and they do not go off duty. Returns where the doctor is as of the latest step and their last fix.
+   * Holding a held doctor changes nothing.
+   *
+   * @throws TotError `GEO_INVALID_ARGUMENT` when `doctorId` is not a simulated doctor.
+   */
+  hold(doctorId: string): SimHandedDoctor {
+    return this.doctorState.hold(this.indexOf(doctorId), this.lastNow ?? 0);
+  }
+
+  /**
+   * Hands a held doctor back at `handed`'s position, after the last fix the holder sent (the simulator's next fix is
+   * newer); the doctor parks there a while, then wanders on. Releasing a doctor that is not held changes nothing.
+   *
+   * @throws TotError `GEO_INVALID_ARGUMENT` when `doctorId` is not a simulated doctor.
+   */
+  release(doctorId: string, handed: SimHandedDoctor): void {
+    const at = Math.max(this.lastNow ?? 0, Number.isFinite(handed.lastFixAt) ? handed.lastFixAt : 0);
+    this.doctorState.release(this.indexOf(doctorId), at, handed);
   }
 
   /** The clinics (`clinic-01`…) the doctors belong to. */
@@ -175,7 +205,7 @@ export class CitySimulator {
    */
   step(now: number): SimStep {
     assertTime(now);
-    const out: SimStep = { fixes: [], readings: [], duty: [], statuses: [] };
+    const out: SimStep = { fixes: [], readings: [], duty: [] };
     let from = this.lastNow;
     if (from === undefined) {
       // Integer start keeps every scheduled time, and so every ts, an integer.
@@ -197,5 +227,20 @@ export class CitySimulator {
     this.detectorState.advance(now, out);
     this.lastNow = now;
     return out;
+  }
+
+  private indexOf(doctorId: string): number {
+    const index = this.indexOfDoctor.get(doctorId);
+    if (index === undefined) {
+      throw new TotError(
+        'GEO_INVALID_ARGUMENT',
+        `doctorId ${JSON.stringify(doctorId)} is not a simulated doctor`,
+        {
+          field: 'doctorId',
+          value: doctorId,
+        },
+      );
+    }
+    return index;
   }
 }

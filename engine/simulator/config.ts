@@ -49,11 +49,9 @@ export interface SimulatorOptions {
   fixIntervalMs?: Range;
   /** Time between two readings of one detector, simulated ms. Default [30000, 60000]. */
   readingIntervalMs?: Range;
-  /** Length of a visit, simulated minutes. Default [20, 60]. */
-  visitMinutes?: Range;
-  /** Time a doctor waits, available, between visits, simulated minutes. Default [2, 20]. */
+  /** Time an idle doctor stays parked between two drives, simulated minutes. Default [10, 60]. */
   idleMinutes?: Range;
-  /** Great-circle length of a trip to the next visit, km. Default [0.5, 8]. */
+  /** Great-circle length of an idle doctor's drive, km. Default [0.5, 8]. */
   tripKm?: Range;
   /** Offset of local time from UTC, hours, for the rush-hour profile. Default +3 (Moscow). */
   utcOffsetHours?: number;
@@ -98,8 +96,7 @@ export function resolveSimulatorConfig(options: SimulatorOptions = {}): Simulato
       86_400_000,
       true,
     ),
-    visitMinutes: range('visitMinutes', options.visitMinutes ?? [20, 60], 0.01, 24 * 60, false),
-    idleMinutes: range('idleMinutes', options.idleMinutes ?? [2, 20], 0.01, 24 * 60, false),
+    idleMinutes: range('idleMinutes', options.idleMinutes ?? [10, 60], 0.01, 24 * 60, false),
     tripKm: range('tripKm', options.tripKm ?? [0.5, 8], 0.01, 1000, false),
     utcOffsetHours: number('utcOffsetHours', options.utcOffsetHours ?? 3, -14, 14),
   };

@@ -2,21 +2,25 @@
  * The simulated doctors, stored column-wise (one typed array per attribute) so that 100k of them step in a few
  * milliseconds without garbage: only the emitted fixes and events are allocated.
  *
- * Each doctor runs through a visit cycle — available (waiting) → en_route (driving along a jittered path) → on_site
- * (visit) → available — and goes off and on duty at random (exponential waiting times). Between discrete events
- * (a fix is due, a waypoint is reached, a phase ends, a duty change is due) a driving doctor moves in a straight line
- * at the local traffic speed, so a step of any length produces exactly the fixes that fall within it.
+ * Each doctor wanders while nobody needs them — parked a while, then driving along a jittered path to another place,
+ * parked again — and goes off and on duty at random (exponential waiting times). Between discrete events (a fix is
+ * due, a waypoint is reached, a phase ends, a duty change is due) a driving doctor moves in a straight line at the
+ * local traffic speed, so a step of any length produces exactly the fixes that fall within it.
+ *
+ * The simulator invents no visits and no statuses: visits are the dispatcher's. While a visit (or an offer) holds a
+ * doctor, whoever serves it takes the doctor over ({@link SimulatedDoctors.hold}) — the simulator then neither moves
+ * them nor sends their fixes — and hands them back where the visit left them ({@link SimulatedDoctors.release}).
  */
 import type { City } from './city.ts';
 import type { SimulatorConfig } from './config.ts';
 import { nextIn, streamSeed } from './random.ts';
-import type { SimDoctorStatus, SimStep } from './types.ts';
+import type { SimHandedDoctor, SimStep } from './types.ts';
 
 const OFF = 0;
-const IDLE = 1;
+const PARKED = 1;
 const DRIVING = 2;
-const VISIT = 3;
-const STATUS_OF_PHASE: readonly (SimDoctorStatus | null)[] = [null, 'available', 'en_route', 'on_site'];
+/** Taken over by the dispatch side (an offer or a visit); see the module comment. */
+const HELD = 3;
 
 /** Stream family of the doctors' per-entity random streams (see random.ts). */
 const DOCTOR_STREAMS = 10;
@@ -55,6 +59,8 @@ export class SimulatedDoctors {
   /** Intermediate waypoints still to come before the destination. */
   private readonly legsLeft: Uint8Array;
   private readonly phase: Uint8Array;
+  /** Whether a held doctor was off duty when taken (they go back off duty when released). */
+  private readonly heldOff: Uint8Array;
   private readonly phaseEndsAt: Float64Array;
   private readonly dutyAt: Float64Array;
   private readonly pendingOff: Uint8Array;
@@ -68,7 +74,7 @@ export class SimulatedDoctors {
   private readonly batteryAt: Float64Array;
   /** Per-trip driving style: multiplies the traffic speed. */
   private readonly tripFactor: Float64Array;
-  /** Behaviour (trips, visits, duty). */
+  /** Behaviour (drives, parking, duty). */
   private readonly rng: Uint32Array;
   /** The phone (fix times, accuracy, noise), apart from behaviour so that fix times never depend on the driving. */
   private readonly phoneRng: Uint32Array;
@@ -92,6 +98,7 @@ export class SimulatedDoctors {
     this.destY = new Float64Array(n);
     this.legsLeft = new Uint8Array(n);
     this.phase = new Uint8Array(n);
+    this.heldOff = new Uint8Array(n);
     this.phaseEndsAt = new Float64Array(n);
     this.dutyAt = new Float64Array(n);
     this.pendingOff = new Uint8Array(n);
@@ -128,13 +135,9 @@ export class SimulatedDoctors {
       }
       this.dutyAt[i] = this.exponential(i, this.offRatePerMs);
       this.nextFixAt[i] = Math.floor(nextIn(this.phoneRng, i) * config.fixIntervalMs[1]);
-      const draw = this.random(i);
-      if (draw < 0.3) {
-        this.phase[i] = IDLE;
+      if (this.random(i) < 0.65) {
+        this.phase[i] = PARKED;
         this.phaseEndsAt[i] = Math.round(this.random(i) * this.minutes(i, config.idleMinutes));
-      } else if (draw < 0.65) {
-        this.phase[i] = VISIT;
-        this.phaseEndsAt[i] = Math.round(this.random(i) * this.minutes(i, config.visitMinutes));
       } else {
         this.phase[i] = DRIVING;
         this.planTrip(i);
@@ -152,14 +155,67 @@ export class SimulatedDoctors {
     }
   }
 
-  /** Whether doctor `i` is on duty. */
+  /** Whether doctor `i` is on duty (a held doctor counts as on duty unless taken while off). */
   onDuty(i: number): boolean {
-    return this.phase[i] !== OFF;
+    return this.phase[i] !== OFF && !(this.phase[i] === HELD && this.heldOff[i] === 1);
   }
 
-  /** Status of doctor `i`, `null` while off duty. */
-  status(i: number): SimDoctorStatus | null {
-    return STATUS_OF_PHASE[this.phase[i] as number] ?? null;
+  /** Whether doctor `i` is held (see {@link hold}). */
+  held(i: number): boolean {
+    return this.phase[i] === HELD;
+  }
+
+  /**
+   * Takes doctor `i` over at time `t`: from now on the simulator neither moves the doctor nor sends their fixes, until
+   * {@link release}. Returns the true position and the last fix sent. Holding a held doctor changes nothing.
+   */
+  hold(i: number, t: number): SimHandedDoctor {
+    if (this.phase[i] !== HELD) {
+      // A drive stops where the doctor is now (the step ended at `t`, so the position is that of `t`).
+      this.heldOff[i] = this.phase[i] === OFF ? 1 : 0;
+      this.phase[i] = HELD;
+      this.speed[i] = 0;
+      // Off duty, the battery charges from the time the doctor left (goOnDuty settles it); on duty it drains.
+      if (this.heldOff[i] === 0) this.chargeBattery(i, t, -BATTERY_DRAIN);
+    }
+    return this.handed(i);
+  }
+
+  /**
+   * Hands doctor `i` back at time `t`, at `lat`/`lng`, after the fix `lastFixAt`/`seq` that whoever held the doctor
+   * sent last: the simulator's next fix follows it. The doctor parks there a while; a duty change that fell due while
+   * held happens at once. Releasing a doctor that is not held changes nothing.
+   */
+  release(i: number, t: number, handed: SimHandedDoctor): void {
+    if (this.phase[i] !== HELD) return;
+    this.x[i] = this.city.clampX(this.city.xOf(handed.lng), EDGE_MARGIN_M);
+    this.y[i] = this.city.clampY(this.city.yOf(handed.lat), EDGE_MARGIN_M);
+    if (handed.seq > (this.seq[i] as number)) this.seq[i] = handed.seq;
+    const lastFixAt = Math.max(this.lastFixAt[i] as number, handed.lastFixAt);
+    this.lastFixAt[i] = lastFixAt;
+    if (this.heldOff[i] === 1) {
+      this.phase[i] = OFF;
+      return;
+    }
+    this.chargeBattery(i, t, -BATTERY_DRAIN);
+    this.phase[i] = PARKED;
+    this.phaseEndsAt[i] = Math.round(t + this.minutes(i, this.config.idleMinutes));
+    // A shift that ended while held ends now (time never goes back to when it was due).
+    if (this.pendingOff[i] === 1 || (this.dutyAt[i] as number) < t) {
+      this.pendingOff[i] = 0;
+      this.dutyAt[i] = Math.round(t);
+    }
+    // `+ 1`: the simulator's fix must be newer than the last one sent for the doctor, by ts alone.
+    this.nextFixAt[i] = Math.max(Math.round(t), Math.floor(lastFixAt) + 1);
+  }
+
+  private handed(i: number): SimHandedDoctor {
+    return {
+      lat: this.lat(i),
+      lng: this.lng(i),
+      lastFixAt: this.lastFixAt[i] as number,
+      seq: this.seq[i] as number,
+    };
   }
 
   /** Latitude of doctor `i`'s true position. */
@@ -181,6 +237,7 @@ export class SimulatedDoctors {
     let t = from;
     for (;;) {
       const phase = this.phase[i] as number;
+      if (phase === HELD) return;
       if (phase === OFF) {
         const at = this.dutyAt[i] as number;
         if (at > to) return;
@@ -220,15 +277,15 @@ export class SimulatedDoctors {
       }
       t = next;
 
-      if (phase === DRIVING && t === arrival) this.reachWaypoint(i, t, out);
+      if (phase === DRIVING && t === arrival) this.reachWaypoint(i, t);
       if ((this.nextFixAt[i] as number) <= t) this.emitFix(i, out);
       const current = this.phase[i] as number;
-      if (current !== DRIVING && (this.phaseEndsAt[i] as number) <= t) this.endPhase(i, t, out);
+      if (current === PARKED && (this.phaseEndsAt[i] as number) <= t) this.endPhase(i);
       if ((this.dutyAt[i] as number) <= t && this.phase[i] !== OFF) {
-        if (this.phase[i] === IDLE) {
+        if (this.phase[i] === PARKED) {
           this.goOffDuty(i, t, out);
         } else {
-          // Nobody walks out of a visit or abandons a drive: leave once the visit is over.
+          // Nobody abandons a drive: leave once parked.
           this.pendingOff[i] = 1;
           this.dutyAt[i] = Infinity;
         }
@@ -251,44 +308,31 @@ export class SimulatedDoctors {
     this.y[i] = (this.y[i] as number) + ((this.ty[i] as number) - (this.y[i] as number)) * share;
   }
 
-  private reachWaypoint(i: number, t: number, out: SimStep): void {
+  private reachWaypoint(i: number, t: number): void {
     if ((this.destX[i] as number) !== this.x[i] || (this.destY[i] as number) !== this.y[i]) {
       this.nextWaypoint(i);
       return;
     }
     this.speed[i] = 0;
-    this.setPhase(i, VISIT, t, out);
-    this.phaseEndsAt[i] = Math.round(t + this.minutes(i, this.config.visitMinutes));
-  }
-
-  private endPhase(i: number, t: number, out: SimStep): void {
-    if (this.phase[i] === VISIT) {
-      this.setPhase(i, IDLE, t, out);
-      this.phaseEndsAt[i] = Math.round(t + this.minutes(i, this.config.idleMinutes));
-      if (this.pendingOff[i] === 1) this.goOffDuty(i, t, out);
-      return;
+    this.phase[i] = PARKED;
+    this.phaseEndsAt[i] = Math.round(t + this.minutes(i, this.config.idleMinutes));
+    if (this.pendingOff[i] === 1) {
+      // Arrivals fall between milliseconds; the departure waits for the next one, so its record carries integer ms.
+      this.pendingOff[i] = 0;
+      this.dutyAt[i] = Math.ceil(t);
     }
-    this.planTrip(i);
-    this.setPhase(i, DRIVING, t, out);
   }
 
-  private setPhase(i: number, phase: number, t: number, out: SimStep): void {
-    this.phase[i] = phase;
-    // Arrivals happen between milliseconds; records carry integer ms like everything else.
-    const ts = Math.round(t);
-    out.statuses.push({
-      doctorId: this.ids[i] as string,
-      status: STATUS_OF_PHASE[phase] as SimDoctorStatus,
-      ts,
-    });
+  private endPhase(i: number): void {
+    this.planTrip(i);
+    this.phase[i] = DRIVING;
   }
 
   private goOnDuty(i: number, t: number, out: SimStep): void {
     const id = this.ids[i] as string;
     this.chargeBattery(i, t, BATTERY_CHARGE);
-    this.phase[i] = IDLE;
+    this.phase[i] = PARKED;
     out.duty.push({ doctorId: id, onDuty: true, ts: t });
-    out.statuses.push({ doctorId: id, status: 'available', ts: t });
     this.phaseEndsAt[i] = Math.round(t + this.minutes(i, this.config.idleMinutes));
     this.dutyAt[i] = Math.round(t + this.exponential(i, this.offRatePerMs));
     // The phone reports as soon as the doctor starts; `+ 1` keeps ts strictly increasing across a zero-length break.
@@ -338,7 +382,7 @@ export class SimulatedDoctors {
     this.batteryAt[i] = t;
   }
 
-  /** Picks the next visit within tripKm of the current position and sets out on a path of 2–4 legs. */
+  /** Picks the next destination within tripKm of the current position and sets out on a path of 2–4 legs. */
   private planTrip(i: number): void {
     const [minKm, maxKm] = this.config.tripKm;
     // Log-uniform: short hops are common, cross-town trips rare.

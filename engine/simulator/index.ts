@@ -18,11 +18,10 @@ export type {
   SimClinic,
   SimDetector,
   SimDoctor,
-  SimDoctorStatus,
   SimDutyChange,
   SimFix,
+  SimHandedDoctor,
   SimHotSpot,
   SimReading,
-  SimStatusChange,
   SimStep,
 } from './types.ts';

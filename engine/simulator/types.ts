@@ -3,9 +3,6 @@
  * tot.readings), so fixes and readings can be published as they are.
  */
 
-/** A doctor's place in the visit cycle; an off-duty doctor has none. */
-export type SimDoctorStatus = 'available' | 'en_route' | 'on_site';
-
 /** One GPS fix, as a phone would send it to tot.fixes. */
 export interface SimFix {
   doctorId: string;
@@ -46,22 +43,25 @@ export interface SimDutyChange {
   ts: number;
 }
 
-/** A proposed change of a doctor's status (the engine decides whether to apply it). */
-export interface SimStatusChange {
-  doctorId: string;
-  status: SimDoctorStatus;
-  ts: number;
-}
-
 /**
  * Everything that happened in (previous step, now]. Fixes are grouped by doctor, each doctor's in time order; duty
- * and status changes carry their own `ts` so a consumer can interleave them with the fixes.
+ * changes carry their own `ts` so a consumer can interleave them with the fixes. No statuses: they are the
+ * dispatcher's.
  */
 export interface SimStep {
   fixes: SimFix[];
   readings: SimReading[];
   duty: SimDutyChange[];
-  statuses: SimStatusChange[];
+}
+
+/** A doctor handed between the simulator and whoever holds them (CitySimulator.hold and release). */
+export interface SimHandedDoctor {
+  lat: number;
+  lng: number;
+  /** `ts` of the last fix sent for the doctor (-Infinity when none was). */
+  lastFixAt: number;
+  /** `seq` of that fix (0 when none was). */
+  seq: number;
 }
 
 /** A doctor of the roster. */
@@ -74,8 +74,8 @@ export interface SimDoctor {
   lat: number;
   lng: number;
   onDuty: boolean;
-  /** `null` while off duty. */
-  status: SimDoctorStatus | null;
+  /** Whether the dispatch side holds the doctor (CitySimulator.hold): the simulator does not move them. */
+  held: boolean;
 }
 
 /** A clinic the doctors belong to; its doctors start around it. */

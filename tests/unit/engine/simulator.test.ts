@@ -17,13 +17,12 @@ const MORNING = Date.UTC(2025, 0, 15, 5, 0);
 
 /** Steps `sim` from `start` every `stepMs` for `durationMs` and concatenates what it reported. */
 function run(sim: CitySimulator, start: number, durationMs: number, stepMs: number): SimStep {
-  const all: SimStep = { fixes: [], readings: [], duty: [], statuses: [] };
+  const all: SimStep = { fixes: [], readings: [], duty: [] };
   for (let t = start; t <= start + durationMs; t += stepMs) {
     const step = sim.step(t);
     all.fixes.push(...step.fixes);
     all.readings.push(...step.readings);
     all.duty.push(...step.duty);
-    all.statuses.push(...step.statuses);
   }
   return all;
 }
@@ -61,7 +60,7 @@ describe('CitySimulator', () => {
     expect(largestShift).toBeLessThan(1e-9);
     const sorted = <T extends { ts: number }>(records: T[], id: (record: T) => string): T[] =>
       [...records].sort((a, b) => a.ts - b.ts || id(a).localeCompare(id(b)));
-    expect(sorted(coarse.statuses, (s) => s.doctorId)).toEqual(sorted(fine.statuses, (s) => s.doctorId));
+    expect(sorted(coarse.duty, (d) => d.doctorId)).toEqual(sorted(fine.duty, (d) => d.doctorId));
     expect(sorted(coarse.readings, (r) => r.detectorId)).toEqual(sorted(fine.readings, (r) => r.detectorId));
   });
 
@@ -222,29 +221,75 @@ describe('CitySimulator', () => {
     expect(share).toBeLessThan(0.95);
   });
 
-  it('runs each doctor through available → en_route → on_site → available', () => {
+  it('reports no statuses: a step has fixes, readings and duty changes only', () => {
+    const step = small().step(MORNING);
+    expect(Object.keys(step).sort()).toEqual(['duty', 'fixes', 'readings']);
+  });
+
+  it('neither moves nor reports a held doctor, nor sends them off duty while held', () => {
+    const sim = small({ doctors: 50, onDutyShare: 0.99, offDutyPerHour: 0.9 });
+    sim.step(MORNING);
+    const id = 'doc-000007';
+    const taken = sim.hold(id);
+    expect(sim.doctors().find((doctor) => doctor.doctorId === id)!.held).toBe(true);
+    expect(sim.hold(id)).toEqual(taken);
+    const during = run(sim, MORNING + SECOND, 2 * HOUR, MINUTE);
+    expect(during.fixes.filter((fix) => fix.doctorId === id)).toEqual([]);
+    expect(during.duty.filter((change) => change.doctorId === id)).toEqual([]);
+    // Others do go off duty at this rate: the hold is what kept this doctor on.
+    expect(during.duty.filter((change) => !change.onDuty).length).toBeGreaterThan(10);
+    const still = sim.doctors().find((doctor) => doctor.doctorId === id)!;
+    expect([still.lat, still.lng, still.onDuty]).toEqual([taken.lat, taken.lng, true]);
+    // The shift that ended meanwhile ends at the release, not back when it was due.
+    const now = sim.now!;
+    sim.release(id, taken);
+    const left = run(sim, now + SECOND, MINUTE, SECOND).duty.filter((change) => change.doctorId === id);
+    expect(left[0]).toEqual({ doctorId: id, onDuty: false, ts: now });
+  });
+
+  it("resumes a released doctor where the holder left them, after the holder's last fix", () => {
+    const sim = small({ doctors: 50, onDutyShare: 1 });
+    sim.step(MORNING);
+    const id = 'doc-000007';
+    const taken = sim.hold(id);
+    run(sim, MORNING + SECOND, HOUR, MINUTE);
+
+    // The holder drove the doctor elsewhere and sent fixes up to seq 40 at the last step's time.
+    const now = sim.now!;
+    const place = { lat: 55.75, lng: 37.62 };
+    sim.release(id, { ...place, lastFixAt: now, seq: taken.seq + 40 });
+    const released = sim.doctors().find((doctor) => doctor.doctorId === id)!;
+    expect(released.held).toBe(false);
+    expect(released.lat).toBeCloseTo(place.lat, 9);
+    expect(released.lng).toBeCloseTo(place.lng, 9);
+    const after = run(sim, now + SECOND, 10 * MINUTE, SECOND).fixes.filter((fix) => fix.doctorId === id);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after[0]!.ts).toBeGreaterThan(now);
+    expect(after[0]!.seq).toBe(taken.seq + 41);
+    expect(Math.abs(after[0]!.lat - place.lat)).toBeLessThan(0.01);
+    expect(Math.abs(after[0]!.lng - place.lng)).toBeLessThan(0.01);
+  });
+
+  it('sends a doctor taken while off duty back off duty when released', () => {
+    const sim = small({ doctors: 200 });
+    sim.step(MORNING);
+    const off = sim.doctors().find((doctor) => !doctor.onDuty)!;
+    const taken = sim.hold(off.doctorId);
+    expect(sim.doctors().find((doctor) => doctor.doctorId === off.doctorId)!.onDuty).toBe(false);
+    sim.release(off.doctorId, taken);
+    const after = run(sim, MORNING + SECOND, MINUTE, SECOND);
+    expect(after.fixes.filter((fix) => fix.doctorId === off.doctorId)).toEqual([]);
+    expect(sim.doctors().find((doctor) => doctor.doctorId === off.doctorId)!.onDuty).toBe(false);
+  });
+
+  it('refuses to hold or release a doctor it does not simulate', () => {
     const sim = small();
-    const initial = new Map(sim.doctors().map((doctor) => [doctor.doctorId, doctor.status]));
-    const { statuses, duty } = run(sim, MORNING, 2 * HOUR, MINUTE);
-    const next = { available: 'en_route', en_route: 'on_site', on_site: 'available' } as const;
-    const events = [
-      ...statuses.map((s) => ({ ts: s.ts, doctorId: s.doctorId, status: s.status as string | null })),
-      ...duty.filter((d) => !d.onDuty).map((d) => ({ ts: d.ts, doctorId: d.doctorId, status: null })),
-    ];
-    const current = new Map(initial);
-    let checked = 0;
-    for (const event of events.sort((a, b) => a.ts - b.ts)) {
-      const before = current.get(event.doctorId) ?? null;
-      if (event.status !== null && before !== null) {
-        expect(event.status).toBe(next[before]);
-        checked += 1;
-      }
-      if (event.status === null) expect(before).toBe('available');
-      current.set(event.doctorId, event.status as never);
-    }
-    expect(checked).toBeGreaterThan(200);
-    const statusOf = new Map(sim.doctors().map((doctor) => [doctor.doctorId, doctor.status]));
-    expect(statusOf).toEqual(current);
+    expect(() => sim.hold('doc-999999')).toThrow(TotError);
+    expect(() => sim.release('nobody', { lat: 55.7, lng: 37.6, lastFixAt: 0, seq: 0 })).toThrow(
+      /doctorId "nobody" is not a simulated doctor/,
+    );
+    expect(sim.has('doc-000001')).toBe(true);
+    expect(sim.has('doc-999999')).toBe(false);
   });
 
   it('builds a roster of doctors with plausible profiles', () => {
@@ -263,7 +308,7 @@ describe('CitySimulator', () => {
       expect(clinics.has(doctor.clinicId)).toBe(true);
       expect(doctor.rating).toBeGreaterThanOrEqual(3.5);
       expect(doctor.rating).toBeLessThanOrEqual(5);
-      expect(doctor.status === null).toBe(!doctor.onDuty);
+      expect(doctor.held).toBe(false);
     }
     const onDuty = roster.filter((doctor) => doctor.onDuty).length / roster.length;
     expect(onDuty).toBeGreaterThan(0.7);
