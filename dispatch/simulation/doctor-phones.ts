@@ -372,6 +372,13 @@ export class DoctorPhones implements DoctorChannel {
     }
   }
 
+  /** How many doctors the phones hold now (taken from the handover for an offer or a visit). */
+  heldCount(): number {
+    let held = 0;
+    for (const doctor of this.doctors) if (doctor.held) held++;
+    return held;
+  }
+
   /** How many doctors are in each phase now. */
   phases(): Record<DoctorState['phase'], number> {
     const counts = { idle: 0, driving: 0, on_site: 0 };
