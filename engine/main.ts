@@ -486,6 +486,9 @@ export async function startApplication(
     if (demo) {
       demo.connect(dispatcher);
       doctorChannel.useSimulated(demo.phones);
+      // Visits restored from the store for simulated doctors go on where they were, instead of holding them for good.
+      const resumed = demo.resume(dispatcher.active(), clock());
+      if (resumed > 0) logger.info({ resumed }, 'simulated visits resumed');
     }
     for (const doctor of sim.doctors()) {
       engine.fleet.register(

@@ -69,6 +69,7 @@ export class DemoCity {
   private readonly seed: number;
   private dispatch: DispatchService | undefined;
   private now: number | undefined;
+  private started = false;
 
   /** @throws RangeError when `bookingsPerHour` is negative or not finite. */
   constructor(private readonly options: DemoCityOptions) {
@@ -112,6 +113,18 @@ export class DemoCity {
   }
 
   /**
+   * Takes up the visits the dispatcher restored for simulated doctors (`Dispatcher.active()` after a restart), so that
+   * they end instead of holding their doctors for good. Call after {@link connect}, before the first step. Returns how
+   * many were taken up.
+   */
+  resume(bookings: readonly Booking[], now: number): number {
+    this.now = now;
+    let resumed = 0;
+    for (const booking of bookings) if (this.phones.resume(booking, now)) resumed++;
+    return resumed;
+  }
+
+  /**
    * Advances the city to `now` (simulated ms, the time of the simulator's step): moves the driving doctors, then carries
    * out in time order everything due — bookings, cancellations, answers, arrivals, visit ends. Returns the fixes the
    * phones sent meanwhile. Does nothing but keep time until {@link connect}.
@@ -121,9 +134,11 @@ export class DemoCity {
     this.now = now;
     const dispatch = this.dispatch;
     if (dispatch === undefined) return [];
-    if (previous === undefined) {
+    if (!this.started) {
+      this.started = true;
       this.scheduleBooking(0, now);
-    } else {
+    }
+    if (previous !== undefined) {
       this.phones.advance(previous, now);
     }
     for (let due = this.timeline.takeDue(now); due !== undefined; due = this.timeline.takeDue(now)) {

@@ -39,6 +39,7 @@ const TRIP_FACTOR: readonly [number, number] = [0.9, 1.2];
 export type PhoneDue =
   | { kind: 'answer'; doctor: number; bookingId: string; generation: number }
   | { kind: 'arrive'; doctor: number; bookingId: string; generation: number }
+  | { kind: 'start'; doctor: number; bookingId: string; generation: number }
   | { kind: 'complete'; doctor: number; bookingId: string; generation: number };
 
 /** What the phones saw, for the report. */
@@ -284,10 +285,48 @@ export class DoctorPhones implements DoctorChannel {
     this.startTrip(doctor, assignment.bookingId, assignment, tripFactor, this.clock());
   }
 
+  /**
+   * Takes up a visit the dispatcher already holds for one of these doctors (after a restart, the bookings restored from
+   * the store): a doctor assigned or en route drives to the patient, a doctor at the patient's finishes the visit after
+   * a visit's length from `now`. Other statuses (an offer pending, which lapses and is made again) change nothing.
+   * Returns whether the visit was taken up.
+   */
+  resume(
+    booking: { id: string; doctorId?: string; status: string; address: string; lat: number; lng: number },
+    now: number,
+  ): boolean {
+    if (booking.doctorId === undefined || !this.has(booking.doctorId)) return false;
+    const doctor = this.doctorOf(booking.doctorId);
+    if (doctor.bookingId !== undefined) return false;
+    if (booking.status === 'assigned' || booking.status === 'en_route') {
+      const random = this.answerRandom(booking.address, doctor.id);
+      this.take(doctor);
+      this.startTrip(doctor, booking.id, booking, random.between(TRIP_FACTOR[0], TRIP_FACTOR[1]), now);
+      return true;
+    }
+    if (booking.status !== 'arrived' && booking.status !== 'in_progress') return false;
+    this.take(doctor);
+    doctor.phase = 'on_site';
+    doctor.bookingId = booking.id;
+    doctor.address = booking.address;
+    doctor.lat = booking.lat;
+    doctor.lng = booking.lng;
+    doctor.speedMps = 0;
+    doctor.visitGeneration++;
+    this.sendFix(doctor, now);
+    this.timeline.schedule(now + this.behaviour.visitMs(booking.address), {
+      kind: booking.status === 'arrived' ? 'start' : 'complete',
+      doctor: this.indexOfDoctor.get(doctor.id) as number,
+      bookingId: booking.id,
+      generation: doctor.visitGeneration,
+    } satisfies PhoneDue);
+    return true;
+  }
+
   /** Whether an item of the timeline belongs to the phones. */
   static owns(item: unknown): item is PhoneDue {
     const kind = (item as { kind?: unknown }).kind;
-    return kind === 'answer' || kind === 'arrive' || kind === 'complete';
+    return kind === 'answer' || kind === 'arrive' || kind === 'start' || kind === 'complete';
   }
 
   /** Carries out an answer, an arrival or the end of a visit due at `now`; items made stale meanwhile are dropped. */
@@ -335,6 +374,13 @@ export class DoctorPhones implements DoctorChannel {
       return;
     }
     if (doctor.bookingId !== item.bookingId) return;
+    if (item.kind === 'start') {
+      // A visit taken up at the patient's (resume): start it, then it ends like any other.
+      const started = await this.refusable(() => dispatch.start(item.bookingId, doctor.id, by));
+      if (started === undefined) return this.endVisitAndGive(doctor);
+      this.timeline.schedule(now + this.behaviour.visitMs(doctor.address), { ...item, kind: 'complete' });
+      return;
+    }
     this.endVisit(doctor);
     await this.refusable(() => dispatch.complete(item.bookingId, doctor.id, by));
     this.giveIfFree(doctor);

@@ -122,6 +122,59 @@ describe('DemoCity', () => {
   }, 60_000);
 });
 
+describe('DemoCity after a restart', () => {
+  it('takes up the visits the dispatcher restored for simulated doctors, so that they end', async () => {
+    const store = new MemoryBookingStore();
+    const fleet = new Fleet({ offlineAfterMs: 60_000 });
+    const live = { fleet, traffic: new TrafficField() };
+    const bus = new InProcessBus();
+    let now = START;
+    const start = async (bookingsPerHour: number) => {
+      const city = new CitySimulator({ doctors: 60, detectors: 0, seed: 5, onDutyShare: 1 });
+      const channel = new RoutedOfferChannel(new SocketChannel());
+      const dispatcher = new Dispatcher({
+        store,
+        engine: live,
+        solver: new InThreadAssignmentSolver(),
+        channel,
+        bus,
+        topics: TOPICS,
+        clock: () => now,
+      });
+      await dispatcher.restore();
+      const demo = new DemoCity({ city, traffic: () => live.traffic, bookingsPerHour });
+      demo.connect(dispatcher);
+      channel.useSimulated(demo.phones);
+      return { city, dispatcher, demo };
+    };
+    const drive = async (parts: Awaited<ReturnType<typeof start>>, minutes: number) => {
+      const end = now + minutes * MINUTE;
+      for (; now <= end; now += SECOND) {
+        const step = parts.city.step(now);
+        for (const fix of [...step.fixes, ...(await parts.demo.step(now))]) fleet.applyFix(fix, now);
+        await parts.dispatcher.tick(now);
+      }
+    };
+
+    const before = await start(120);
+    for (const doctor of before.city.doctors()) fleet.register({ id: doctor.doctorId }, now);
+    await drive(before, 40);
+    await before.dispatcher.stop();
+    const visiting = new Set(['assigned', 'en_route', 'arrived', 'in_progress']);
+    const held = before.dispatcher.active().filter((booking) => visiting.has(booking.status));
+    expect(held.length).toBeGreaterThan(3);
+
+    // A new process: the same store and fleet, a new simulator and new phones that know nothing of these visits.
+    const after = await start(0);
+    expect(after.demo.resume(after.dispatcher.active(), now)).toBe(held.length);
+    await drive(after, 90);
+    await after.dispatcher.stop();
+    await bus.close();
+    for (const booking of held) expect((await store.get(booking.id)).status).toBe('completed');
+    expect(after.city.doctors().filter((doctor) => doctor.held)).toEqual([]);
+  }, 60_000);
+});
+
 describe('RoutedOfferChannel', () => {
   const offer = (bookingId: string): Offer => ({ type: 'offer', bookingId }) as Offer;
 
