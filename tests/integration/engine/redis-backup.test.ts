@@ -41,6 +41,9 @@ describe('the Redis backup', () => {
       PGLITE_IN_MEMORY: 'true',
       // Nobody goes offline between the kill and the comparison.
       OFFLINE_AFTER_MS: '3600000',
+      // No demo bookings: a booking holding a doctor at the snapshot is released by the dispatcher's restore (this
+      // second process keeps its bookings in memory), which is right but not what this test compares.
+      SIMULATOR_BOOKINGS_PER_HOUR: '0',
     };
     const first = await startEngineProcess({
       ...common,
