@@ -43,8 +43,6 @@ import { Router } from '../api/router.ts';
 import { HttpServer } from '../api/server.ts';
 import { Redis } from 'ioredis';
 import { KafkaBus } from '../ingest/kafka-bus.ts';
-import { encodeRecords } from '../ingest/codec.ts';
-import { StreamConsumer } from '../ingest/stream-consumer.ts';
 import { TotError } from '../geo/errors.ts';
 import { AuditLog } from './audit-log.ts';
 import type { Backup } from './backup.ts';
@@ -60,8 +58,12 @@ import { LocationHistory } from './location-history.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { migrate } from './migrate.ts';
-import { CitySimulator, startSimulator, type SimulatorHandle } from './simulator/index.ts';
-import { DemoCity } from '../dispatch/simulation/demo-city.ts';
+import type { SimulatorHandle } from './simulator/index.ts';
+import { createDemoAccounts } from './composition/demo-accounts.ts';
+import { startCity } from './composition/simulation.ts';
+import { startStreams } from './composition/streams.ts';
+import { encodeRecords } from '../ingest/codec.ts';
+import type { StreamConsumer } from '../ingest/stream-consumer.ts';
 import { RoutedOfferChannel } from '../dispatch/simulation/routed-channel.ts';
 import type { Store } from './store.ts';
 import { PgliteStore } from './store-pglite.ts';
@@ -129,28 +131,22 @@ export async function startApplication(
     }
     return store;
   };
+  // What every store user is given: the store's SQL once it is ready, ENGINE_STORE_UNAVAILABLE (503) until then.
+  const storeWhenReady: Pick<Store, 'query' | 'exec' | 'transaction'> = {
+    query: async (text, params) => readyStore().query(text, params),
+    exec: async (script) => readyStore().exec(script),
+    transaction: async (fn) => readyStore().transaction(fn),
+  };
   const history = new LocationHistory({
-    store: {
-      query: async (text, params) => readyStore().query(text, params),
-      exec: async (script) => readyStore().exec(script),
-    },
+    store: storeWhenReady,
     logger,
     onDropped: (rows) => metrics.historyRows.inc({ outcome: 'dropped' }, rows),
   });
   // Detectors and cameras; the positions of the registered ones are loaded into memory once the store is ready.
-  const sensors = new TrafficSensorRegistry({
-    query: async (text, params) => readyStore().query(text, params),
-    exec: async (script) => readyStore().exec(script),
-  });
+  const sensors = new TrafficSensorRegistry(storeWhenReady);
 
   // Users, tokens and the audit log (api/auth, docs/API.md "Authentication").
-  const users = new UserStore(
-    {
-      query: async (text, params) => readyStore().query(text, params),
-      transaction: async (fn) => readyStore().transaction(fn),
-    },
-    { refreshTtlMs: config.REFRESH_TOKEN_TTL_S * 1000 },
-  );
+  const users = new UserStore(storeWhenReady, { refreshTtlMs: config.REFRESH_TOKEN_TTL_S * 1000 });
   if (!config.JWT_SECRET) {
     logger.warn('no JWT_SECRET set: a random key signs access tokens, they will not survive a restart');
   }
@@ -162,10 +158,7 @@ export async function startApplication(
   const verifiedTokens = new VerifiedTokens(tokens);
   const guards = createGuards(verifiedTokens);
   const audit = new AuditLog({
-    store: {
-      query: async (text, params) => readyStore().query(text, params),
-      exec: async (script) => readyStore().exec(script),
-    },
+    store: storeWhenReady,
     onDropped: (rows) => logger.warn({ rows }, 'audit entries dropped: buffer full while the store is down'),
   });
   const auditTimer = setInterval(() => {
@@ -240,12 +233,8 @@ export async function startApplication(
   addAuditRoutes(router, { audit, guards });
   // Clinics and doctors' profiles; a verified profile is the doctor's fleet profile, pushed into the live fleet on
   // every change and once at start-up (after the snapshot's restore, which replaces the fleet).
-  const profileStore: Pick<Store, 'query' | 'transaction'> = {
-    query: async (text, params) => readyStore().query(text, params),
-    transaction: async (fn) => readyStore().transaction(fn),
-  };
-  const clinics = new ClinicStore(profileStore);
-  const doctorProfiles = new DoctorProfileStore(profileStore, {
+  const clinics = new ClinicStore(storeWhenReady);
+  const doctorProfiles = new DoctorProfileStore(storeWhenReady, {
     onChange: fleetProfileSync(() => engine.fleet, clock),
     onChangeFailed: (error, profile) =>
       logger.error({ err: error, doctorId: profile.doctorId }, 'doctor profile not applied to the fleet'),
@@ -271,10 +260,7 @@ export async function startApplication(
   // Batch problems below the pool's inline threshold are solved in this thread; larger ones on one worker thread.
   const assignmentSolver = new WorkerAssignmentSolver({ minThreads: 0, maxThreads: 1 });
   const dispatcher = new Dispatcher({
-    store: {
-      query: async (text, params) => readyStore().query(text, params),
-      transaction: async (fn) => readyStore().transaction(fn),
-    },
+    store: storeWhenReady,
     engine,
     solver: assignmentSolver,
     channel: doctorChannel,
@@ -381,6 +367,13 @@ export async function startApplication(
           logger.error({ err: error }, 'admin user not created');
         }
       }
+      if (config.SIMULATOR && !config.DATABASE_URL) {
+        try {
+          await createDemoAccounts(users, config.PGLITE_IN_MEMORY ? undefined : config.DATA_DIR, logger);
+        } catch (error) {
+          logger.error({ err: error }, 'demo accounts not created');
+        }
+      }
       try {
         logger.info({ sensors: await sensors.load() }, 'traffic sensor positions loaded');
       } catch (error) {
@@ -396,59 +389,21 @@ export async function startApplication(
     }
   };
 
-  const startStreams = async () => {
+  const startStreamsPart = async () => {
     backup = config.REDIS_URL
       ? new RedisBackup(config.REDIS_URL, config.SNAPSHOT_KEY)
       : new FileBackup(join(config.DATA_DIR, 'snapshot.msgpack'));
-    // Restore before consuming: the streams resume exactly where the snapshot's state ends. While the backup store is
-    // unreachable we wait (readyz says so) rather than start empty, which would overwrite a good snapshot.
-    let from;
-    for (let attempt = 1; !stopRequested; attempt++) {
-      try {
-        const envelope = await backup.load();
-        if (envelope) {
-          from = engine.restore(envelope);
-          logger.info(
-            { doctors: engine.fleet.size, takenAt: new Date(envelope.takenAt).toISOString() },
-            'fleet restored',
-          );
-        }
-        break;
-      } catch (error) {
-        if (error instanceof TotError) {
-          // An unreadable snapshot cannot get better by waiting: start empty, the streams refill the fleet.
-          logger.error(
-            { err: error, backup: backup.kind },
-            'snapshot unreadable; starting with an empty fleet',
-          );
-          break;
-        }
-        if (attempt === 1 || attempt % 10 === 0) {
-          logger.warn(
-            { err: error, backup: backup.kind, attempt },
-            'backup unreachable; waiting to restore before consuming',
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    }
-    if (stopRequested) return;
-    consumer = new StreamConsumer({
+    consumer = await startStreams({
+      config,
+      engine,
       bus,
-      sink: engine,
-      logger,
-      metrics,
-      group: config.KAFKA_GROUP,
+      backup,
       topics,
       clock,
+      logger,
+      metrics,
+      stopRequested: () => stopRequested,
     });
-    engine.onSnapshotSaved((positions) => consumer?.commit(positions));
-    // The snapshot's positions are offsets of the bus that was running when it was taken. The in-process bus starts
-    // empty in every process, so its offsets begin at 0 again and resuming at the old ones would skip every new record
-    // (phone fixes sent after a restart) until the offsets caught up; it is read from its start instead.
-    await consumer.start(bus.kind === 'in-process' ? undefined : from);
-    engine.start(backup, config.SNAPSHOT_INTERVAL_MS);
-    logger.info({ bus: bus.kind, backup: backup.kind }, 'streams consuming');
   };
 
   const syncDoctorProfiles = async () => {
@@ -464,78 +419,18 @@ export async function startApplication(
   };
 
   const startSimulation = async () => {
-    if (!config.SIMULATOR) return;
-    const sim = new CitySimulator({
-      doctors: config.SIMULATOR_DOCTORS,
-      detectors: config.SIMULATOR_DETECTORS,
-      seed: config.SIMULATOR_SEED,
-      tickMs: config.SIMULATOR_TICK_MS,
+    simulator = await startCity({
+      config,
+      engine,
+      bus,
+      topics,
+      clock,
       speedUp,
+      sensors,
+      logger,
+      dispatcher: dispatchState === 'ready' ? dispatcher : undefined,
+      doctorChannel,
     });
-    // Simulated patients book through the dispatcher and simulated phones answer; without a running dispatcher the
-    // city only wanders.
-    const demo =
-      dispatchState === 'ready'
-        ? new DemoCity({
-            city: sim,
-            traffic: () => engine.traffic,
-            bookingsPerHour: config.SIMULATOR_BOOKINGS_PER_HOUR,
-            onError: (error) => logger.warn({ err: error }, 'simulated booking step failed'),
-          })
-        : undefined;
-    if (demo) {
-      demo.connect(dispatcher);
-      doctorChannel.useSimulated(demo.phones);
-      // Visits restored from the store for simulated doctors go on where they were, instead of holding them for good.
-      const resumed = demo.resume(dispatcher.active(), clock());
-      if (resumed > 0) logger.info({ resumed }, 'simulated visits resumed');
-    }
-    for (const doctor of sim.doctors()) {
-      engine.fleet.register(
-        {
-          id: doctor.doctorId,
-          specializations: doctor.specializations,
-          clinicId: doctor.clinicId,
-          rating: doctor.rating,
-        },
-        clock(),
-      );
-    }
-    // Registered before the first reading, so that the embedded default lists its detectors and places their readings.
-    try {
-      const count = await sensors.upsertMany(
-        sim.detectors().map((detector) => ({
-          id: detector.detectorId,
-          kind: 'detector' as const,
-          lat: detector.lat,
-          lng: detector.lng,
-          name: `simulated detector ${detector.detectorId}`,
-        })),
-      );
-      logger.info({ count }, 'simulated detectors registered');
-    } catch (error) {
-      logger.warn({ err: error }, 'simulated detectors not registered');
-    }
-    simulator = startSimulator(
-      sim,
-      async (step, now) => {
-        // The phones' fixes take the simulator's path: the fixes topic, then the stream consumer.
-        const phoneFixes = (await demo?.step(now)) ?? [];
-        await publishEach(bus, topics.fixes, [...step.fixes, ...phoneFixes], (fix) => fix.doctorId);
-        await publishEach(bus, topics.readings, step.readings, (reading) => reading.detectorId);
-        for (const change of step.duty) engine.fleet.setDuty(change.doctorId, change.onDuty, clock());
-      },
-      { startAt: clock(), onError: (error) => logger.warn({ err: error }, 'simulator step failed') },
-    );
-    logger.info(
-      {
-        doctors: config.SIMULATOR_DOCTORS,
-        detectors: config.SIMULATOR_DETECTORS,
-        speedUp,
-        bookingsPerHour: demo ? config.SIMULATOR_BOOKINGS_PER_HOUR : 0,
-      },
-      'city simulator running',
-    );
   };
 
   const startDispatch = async () => {
@@ -564,7 +459,7 @@ export async function startApplication(
   };
 
   const ready = (async () => {
-    await Promise.all([startStore(), startStreams()]);
+    await Promise.all([startStore(), startStreamsPart()]);
     await syncDoctorProfiles();
     await startDispatch();
     await startSimulation();
@@ -608,20 +503,6 @@ export async function startApplication(
     })());
 
   return { port, engine, ready, stop, router };
-}
-
-/** Publishes each record as its own msgpack message keyed by its source, so one source's records stay in order. */
-async function publishEach<Item>(
-  bus: Bus,
-  topic: string,
-  items: readonly Item[],
-  keyOf: (item: Item) => string,
-): Promise<void> {
-  if (items.length === 0) return;
-  await bus.publish(
-    topic,
-    items.map((item) => ({ key: keyOf(item), value: encodeRecords(item) })),
-  );
 }
 
 async function main(): Promise<void> {
