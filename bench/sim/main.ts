@@ -2,7 +2,7 @@
  * Entry of `npm run sim`: draws the scenario once, runs it with each matcher (batched, then greedy nearest-first) and
  * prints the report — a table, or with --json one JSON object per line.
  *
- *   npm run sim -- --minutes 120 --doctors 300 --bookings-per-hour 240 --emergency-share 0.1 --seed 42
+ *   npm run sim -- --minutes 120 --doctors 300 --bookings-per-hour 300 --emergency-share 0.1 --seed 42
  *   npm run -s sim -- --minutes 30 --json
  */
 import { z } from 'zod';

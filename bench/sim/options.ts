@@ -24,8 +24,12 @@ export const simulationOptionsSchema = z.object({
     .default(120),
   /** Doctors on duty (all of them, the whole time). */
   doctors: z.number().int().min(1).max(100_000).default(300),
-  /** Mean arrival rate of the Poisson booking process. */
-  bookingsPerHour: z.number().min(0).max(1_000_000).default(240),
+  /**
+   * Mean arrival rate of the Poisson booking process. The default with 300 doctors is a busy service that keeps up: a
+   * visit holds its doctor about 50 minutes (answer, drive, a 20–60 minute visit), so about 250 doctors are busy on
+   * average, 80–85 % of them; above ≈ 360 an hour the city saturates (docs/BENCHMARKS.md, "Dispatch").
+   */
+  bookingsPerHour: z.number().min(0).max(1_000_000).default(300),
   /** Share of bookings in categories 1 and 2 (one third category 1, two thirds category 2). */
   emergencyShare: share.default(0.1),
   /** Same seed ⇒ same city, same bookings, same doctors' behaviour ⇒ same report. */
@@ -97,7 +101,7 @@ const NUMBER_FLAGS = {
 export const USAGE = `usage: npm run sim -- [options]
   --minutes N              simulated minutes of bookings (default 120)
   --doctors D              doctors on duty (default 300)
-  --bookings-per-hour R    Poisson arrival rate (default 240)
+  --bookings-per-hour R    Poisson arrival rate (default 300)
   --emergency-share S      share of categories 1–2 (default 0.1)
   --seed X                 scenario seed (default 42)
   --start-hour H           local hour the bookings start at (default 10)
