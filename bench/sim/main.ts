@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   try {
     options = parseSimulationArguments(process.argv.slice(2));
   } catch (error) {
-    const message = error instanceof z.ZodError ? z.prettifyError(error) : (error as Error).message;
+    const message =
+      error instanceof z.ZodError
+        ? error.issues
+            .map((issue) => `${issue.path.join('.')}: ${issue.message}, got ${JSON.stringify(issue.input)}`)
+            .join('; ')
+        : (error as Error).message;
     process.stderr.write(`sim: ${message}\n${USAGE}\n`);
     process.exit(2);
   }

@@ -79,7 +79,7 @@ export type SimulationOptions = z.output<typeof simulationOptionsSchema>;
  * @throws z.ZodError naming the offending option and value.
  */
 export function resolveSimulationOptions(input: SimulationInput = {}): SimulationOptions {
-  return simulationOptionsSchema.parse(input);
+  return simulationOptionsSchema.parse(input, { reportInput: true });
 }
 
 const NUMBER_FLAGS = {
