@@ -6,8 +6,8 @@
 #   bash scripts/services.sh down   [postgres|redis|kafka ...]   stop what `up` started (pid files in the data dir)
 #   bash scripts/services.sh status [postgres|redis|kafka ...]   what runs where; exit 3 if one of them is not running
 #
-# With no service named, all three. Environment: TOT_DATA_DIR (default .data/ in the repository), TOT_PG_PORT (55432),
-# TOT_REDIS_PORT (56379), TOT_KAFKA_PORT (59092), TOT_KAFKA_CONTROLLER_PORT (59093), TOT_KAFKA_VERSION,
+# With no service named, all three. Environment: TOT_DATA_DIR (default .data/ in the repository), TOT_PG_PORT (25432),
+# TOT_REDIS_PORT (26379), TOT_KAFKA_PORT (29092), TOT_KAFKA_CONTROLLER_PORT (29093), TOT_KAFKA_VERSION,
 # TOT_SERVICES_TIMEOUT (seconds each service may take to answer, default 180).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail

@@ -28,13 +28,13 @@ describe('loadConfig', () => {
 
   it('selects the real services when their URLs are set', () => {
     const config = loadConfig({
-      KAFKA_BROKERS: '127.0.0.1:59092,localhost:9093',
-      DATABASE_URL: 'postgres://tot:tot@127.0.0.1:55432/tot',
-      REDIS_URL: 'redis://127.0.0.1:56379',
+      KAFKA_BROKERS: '127.0.0.1:29092,localhost:9093',
+      DATABASE_URL: 'postgres://tot:tot@127.0.0.1:25432/tot',
+      REDIS_URL: 'redis://127.0.0.1:26379',
     });
-    expect(config.KAFKA_BROKERS).toEqual(['127.0.0.1:59092', 'localhost:9093']);
-    expect(config.DATABASE_URL).toBe('postgres://tot:tot@127.0.0.1:55432/tot');
-    expect(config.REDIS_URL).toBe('redis://127.0.0.1:56379');
+    expect(config.KAFKA_BROKERS).toEqual(['127.0.0.1:29092', 'localhost:9093']);
+    expect(config.DATABASE_URL).toBe('postgres://tot:tot@127.0.0.1:25432/tot');
+    expect(config.REDIS_URL).toBe('redis://127.0.0.1:26379');
   });
 
   it('rejects PORT=abc naming the variable', () => {
