@@ -36,15 +36,7 @@ describe('an emergency in the console', () => {
 
   it('raises an alert for an emergency booked through the API and shows its assignment; the dispatcher reassigns and assigns by hand', async () => {
     phone = await connectPhone(app, DOCTOR_ID, DEVICE_TOKEN);
-    await phone.moveTo(DOCTOR_START.lat, DOCTOR_START.lng);
-    await waitFor(
-      async () =>
-        (await app.api('GET', `/v1/doctors/${DOCTOR_ID}/position`)).status === 200 ? true : undefined,
-      {
-        timeoutMs: 15_000,
-        what: 'the doctor in the fleet',
-      },
-    );
+    await phone.placeAt(DOCTOR_START.lat, DOCTOR_START.lng);
 
     const { page, context, problems } = await openPage(browser);
     try {

@@ -34,15 +34,7 @@ describe('the patient page while the doctor comes', () => {
 
   it('a patient books on the page; the doctor accepts on the phone; the marker moves and the ETA falls', async () => {
     phone = await connectPhone(app, DOCTOR_ID, DEVICE_TOKEN);
-    await phone.moveTo(START.lat, START.lng);
-    await waitFor(
-      async () =>
-        (await app.api('GET', `/v1/doctors/${DOCTOR_ID}/position`)).status === 200 ? true : undefined,
-      {
-        timeoutMs: 15_000,
-        what: 'the doctor in the fleet',
-      },
-    );
+    await phone.placeAt(START.lat, START.lng);
 
     const { page, context, problems } = await openPage(browser);
     try {
