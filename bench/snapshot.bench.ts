@@ -1,0 +1,193 @@
+/**
+ * The periodic snapshot as the event loop sees it: how long one `Engine.saveSnapshot` holds the loop, at 100k and 1M
+ * doctors.
+ *
+ * The engine holds `size` doctors placed by applyFix (uniform in the city box, two specializations each, 200
+ * clinics, a rating) and a traffic field fed by 2 000 detectors. Each round first moves a tenth of the doctors (so
+ * that every snapshot has changes to copy), then saves one snapshot to the backup while a probe measures the loop:
+ * a chain of setImmediate callbacks records the longest gap between two of them, which is the longest stretch of
+ * synchronous work in that time (capture, encoding, the backup's own writes, the probe's cost ≈0.01 ms).
+ *
+ * Reported per (size, backup): stall_max_ms (the longest over the rounds), stall_p50_ms (median over the rounds of each
+ * round's longest), saved_ms (median from the call to the saved snapshot), bytes. Backups: `file` (the embedded
+ * default, a temporary directory) and `redis` (REDIS_URL, or the project's native Redis; skipped when none).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { FileBackup } from '../engine/backup-file.ts';
+import { RedisBackup } from '../engine/backup-redis.ts';
+import type { Backup } from '../engine/backup.ts';
+import { TOPICS } from '../engine/bus.ts';
+import { Engine } from '../engine/engine.ts';
+import { InProcessBus } from '../engine/in-process-bus.ts';
+import { createLogger } from '../engine/logger.ts';
+import { Metrics } from '../engine/metrics.ts';
+import type { Bench } from './lib/bench.ts';
+import { doctorId, syntheticCity } from './lib/city.ts';
+import { collectGarbage } from './lib/harness.ts';
+import { seededRandom } from './lib/random.ts';
+import { serviceUrls } from './lib/services.ts';
+
+const BENCH = 'snapshot';
+const ROUNDS = 5;
+const DETECTORS = 2_000;
+const SPECIALIZATIONS = ['therapist', 'pediatrician', 'surgeon', 'cardiologist', 'neurologist'];
+
+/** Longest gap between consecutive setImmediate callbacks from start() to stop(), ms. */
+function stallProbe(): { stop: () => number } {
+  let last = performance.now();
+  let longest = 0;
+  let running = true;
+  const tick = () => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    stop: () => {
+      running = false;
+      return longest;
+    },
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+/** An engine with `size` placed doctors and a traffic field. */
+function buildEngine(size: number): Engine {
+  const engine = new Engine({
+    bus: new InProcessBus(),
+    logger: createLogger('warn'),
+    metrics: new Metrics({ processMetrics: false }),
+    clock: () => 10_000,
+    fleet: { offlineAfterMs: 3_600_000 },
+  });
+  const city = syntheticCity(size, 1);
+  for (let i = 0; i < size; i++) {
+    const id = doctorId(i);
+    engine.fleet.register(
+      {
+        id,
+        specializations: [
+          SPECIALIZATIONS[i % SPECIALIZATIONS.length] as string,
+          SPECIALIZATIONS[(i >> 3) % SPECIALIZATIONS.length] as string,
+        ],
+        clinicId: `clinic-${i % 200}`,
+        rating: 3 + (i % 21) / 10,
+        status: city.available[i] ? 'available' : 'assigned',
+      },
+      0,
+    );
+    engine.applyFix(
+      {
+        doctorId: id,
+        lat: city.lat[i] as number,
+        lng: city.lng[i] as number,
+        ts: 1,
+        speed: 5,
+        heading: i % 360,
+      },
+      1,
+    );
+  }
+  for (let i = 0; i < DETECTORS; i++) {
+    engine.applyReading(
+      {
+        detectorId: `detector-${i}`,
+        ts: 1,
+        speedKmh: 20 + (i % 40),
+        volume: 10,
+        lat: city.lat[i % size] as number,
+        lng: city.lng[i % size] as number,
+      },
+      1,
+    );
+  }
+  engine.fleet.drainEvents();
+  engine.fleet.drainChanged();
+  return engine;
+}
+
+const bench: Bench = {
+  description:
+    'event-loop stall of one periodic snapshot (capture, encoding, backup write) at 100k and 1M doctors',
+  async run({ reporter, sizes }) {
+    const urls = serviceUrls(reporter);
+    const directory = mkdtempSync(join(tmpdir(), 'tot-snapshot-bench-'));
+    try {
+      for (const size of sizes ?? [100_000, 1_000_000]) {
+        reporter.note(`-- ${size} doctors`);
+        const engine = buildEngine(size);
+        const random = seededRandom(7);
+        const backups: Backup[] = [new FileBackup(join(directory, 'snapshot.msgpack'))];
+        const redisKey = `tot:bench:snapshot:${process.pid}`;
+        if (urls.redisUrl) {
+          const redis = new RedisBackup(urls.redisUrl, redisKey);
+          await redis.ready();
+          backups.push(redis);
+        } else reporter.note('no Redis: the redis backup is skipped');
+        let ts = 2;
+        let offset = 0;
+        for (const backup of backups) {
+          const stalls: number[] = [];
+          const saved: number[] = [];
+          let bytes = 0;
+          // One untimed round first: the first snapshot of a process also pays for loading and warming up code.
+          for (let round = 0; round <= ROUNDS; round++) {
+            ts++;
+            for (let moved = 0; moved < size / 10; moved++) {
+              const i = Math.floor(random() * size);
+              const doctor = engine.fleet.get(doctorId(i));
+              if (doctor?.lat === undefined || doctor.lng === undefined) continue;
+              engine.applyFix(
+                {
+                  doctorId: doctor.id,
+                  lat: doctor.lat + (random() - 0.5) * 0.0004,
+                  lng: doctor.lng + (random() - 0.5) * 0.0006,
+                  ts,
+                },
+                ts,
+              );
+              engine.markApplied(TOPICS.fixes, 0, ++offset);
+            }
+            collectGarbage();
+            const probe = stallProbe();
+            const started = performance.now();
+            await engine.saveSnapshot(backup);
+            const elapsed = performance.now() - started;
+            const stall = probe.stop();
+            if (round === 0) continue;
+            stalls.push(stall);
+            saved.push(elapsed);
+            const loaded = await backup.load();
+            bytes = loaded?.fleet.byteLength ?? 0;
+          }
+          const parameters = { size, backup: backup.kind };
+          reporter.add(BENCH, 'saveSnapshot', 'stall_max_ms', Math.max(...stalls), 'ms', parameters);
+          reporter.add(BENCH, 'saveSnapshot', 'stall_p50_ms', median(stalls), 'ms', parameters);
+          reporter.add(BENCH, 'saveSnapshot', 'saved_ms', median(saved), 'ms', parameters);
+          reporter.add(BENCH, 'saveSnapshot', 'fleet_bytes', bytes, 'B', parameters);
+          reporter.note(`${backup.kind}: stalls ${stalls.map((stall) => stall.toFixed(1)).join(', ')} ms`);
+        }
+        await engine.stop();
+        for (const backup of backups) await backup.close();
+        if (urls.redisUrl) {
+          const redis = new Redis(urls.redisUrl);
+          await redis.del(redisKey);
+          redis.disconnect();
+        }
+      }
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  },
+};
+
+export default bench;
