@@ -54,11 +54,13 @@ export const MAX_LIST_LIMIT = 500;
  */
 export interface BookingRepository {
   /**
-   * Inserts a new booking (version 1) with its first recorded update.
+   * Inserts a new booking with the updates that brought it where it is (the first from null: created; then, for a
+   * search starting at once, searching), all or nothing.
    *
-   * @throws TotError `DISPATCH_DOCTOR_UNAVAILABLE` when it holds a doctor another booking holds.
+   * @throws TotError `DISPATCH_DOCTOR_UNAVAILABLE` when it holds a doctor another booking holds; Error when `updates`
+   *   are not a history of this booking starting from nothing.
    */
-  create(booking: Booking, update: BookingStatusUpdate): Promise<void>;
+  create(booking: Booking, updates: readonly BookingStatusUpdate[]): Promise<void>;
   /**
    * Writes changes in order, each only if the booking still has `before.version`, with their status updates and the
    * notifications. All or nothing.
@@ -125,6 +127,22 @@ export function staleVersion(id: string, version: number): TotError {
     `booking ${id} changed meanwhile: version ${version} is no longer current`,
     { bookingId: id, field: 'version', value: version },
   );
+}
+
+/**
+ * Checks that `updates` are the history of the new `booking`: at least one, the first from nothing, all of it.
+ *
+ * @throws Error otherwise (a caller's mistake, not a request's).
+ */
+export function checkHistory(booking: Booking, updates: readonly BookingStatusUpdate[]): void {
+  if (updates.length === 0 || updates[0]?.from !== null)
+    throw new Error(`booking ${booking.id}: its history must start with an update from null`);
+  if (updates.some((update) => update.bookingId !== booking.id))
+    throw new Error(`booking ${booking.id}: an update of another booking in its history`);
+  if (updates.at(-1)?.to !== booking.status)
+    throw new Error(
+      `booking ${booking.id}: its history ends at ${updates.at(-1)?.to}, the booking is ${booking.status}`,
+    );
 }
 
 /** The refusal of a second booking holding a doctor. */

@@ -118,38 +118,81 @@ export function bookingOf(row: BookingRow): Booking {
   return booking;
 }
 
-/** The row's mutable columns in the order of {@link MUTABLE_SQL}, $2 … $22. */
-export function mutableParams(booking: Booking): unknown[] {
-  return [
-    booking.status,
-    booking.priority,
-    booking.emergency,
-    booking.doctorId ?? null,
-    booking.offerExpiresAt ?? null,
-    booking.declinedBy,
-    booking.finalPrice ?? null,
-    booking.assignedEtaSeconds ?? null,
-    booking.actualDurationMinutes ?? null,
-    booking.cancelReason ?? null,
-    booking.searchingAt ?? null,
-    booking.offeredAt ?? null,
-    booking.assignedAt ?? null,
-    booking.enRouteAt ?? null,
-    booking.arrivedAt ?? null,
-    booking.startedAt ?? null,
-    booking.completedAt ?? null,
-    booking.cancelledAt ?? null,
-    booking.version,
-    booking.scheduledAt ?? null,
-    booking.estimatedPrice,
-  ];
+/** How a column travels in the JSON of a grouped write: as is, or as ms since the epoch (turned into timestamptz). */
+type ColumnType =
+  'uuid' | 'text' | 'text[]' | 'smallint' | 'integer' | 'boolean' | 'float8' | 'numeric' | 'ms';
+
+/** A column of booking.bookings a write sets, its type, and its value in a booking. */
+interface Column {
+  name: string;
+  type: ColumnType;
+  value: (booking: Booking) => unknown;
 }
 
-/** SQL turning parameter $n (ms since the epoch, or null) into a timestamptz. */
+const column = (name: string, type: ColumnType, value: (booking: Booking) => unknown): Column => ({
+  name,
+  type,
+  value,
+});
+
+/** Columns a change may set (everything but the booking's identity and request). */
+export const MUTABLE_COLUMNS: readonly Column[] = [
+  column('status', 'text', (b) => b.status),
+  column('priority', 'smallint', (b) => b.priority),
+  column('emergency', 'boolean', (b) => b.emergency),
+  column('doctor_id', 'text', (b) => b.doctorId),
+  column('offer_expires_at', 'ms', (b) => b.offerExpiresAt),
+  column('declined_by', 'text[]', (b) => b.declinedBy),
+  column('final_price', 'numeric', (b) => b.finalPrice),
+  column('assigned_eta_seconds', 'float8', (b) => b.assignedEtaSeconds),
+  column('actual_duration_minutes', 'float8', (b) => b.actualDurationMinutes),
+  column('cancel_reason', 'text', (b) => b.cancelReason),
+  column('searching_at', 'ms', (b) => b.searchingAt),
+  column('offered_at', 'ms', (b) => b.offeredAt),
+  column('assigned_at', 'ms', (b) => b.assignedAt),
+  column('en_route_at', 'ms', (b) => b.enRouteAt),
+  column('arrived_at', 'ms', (b) => b.arrivedAt),
+  column('started_at', 'ms', (b) => b.startedAt),
+  column('completed_at', 'ms', (b) => b.completedAt),
+  column('cancelled_at', 'ms', (b) => b.cancelledAt),
+  column('version', 'integer', (b) => b.version),
+  column('scheduled_at', 'ms', (b) => b.scheduledAt),
+  column('estimated_price', 'numeric', (b) => b.estimatedPrice),
+];
+
+/** Columns written once, when the booking is created (geog is derived from lat/lng). */
+export const CREATE_COLUMNS: readonly Column[] = [
+  column('id', 'uuid', (b) => b.id),
+  column('patient_id', 'text', (b) => b.patientId),
+  column('call_type', 'text', (b) => b.callType),
+  column('symptoms', 'text', (b) => b.symptoms),
+  column('address', 'text', (b) => b.address),
+  column('lat', 'float8', (b) => b.lat),
+  column('lng', 'float8', (b) => b.lng),
+  column('original_priority', 'smallint', (b) => b.originalPriority),
+  column('specialization', 'text', (b) => b.specialization),
+  column('emergency_type', 'text', (b) => b.emergencyType),
+  column('estimated_duration_minutes', 'float8', (b) => b.estimatedDurationMinutes),
+  column('created_at', 'ms', (b) => b.createdAt),
+  ...MUTABLE_COLUMNS,
+];
+
+/** The JSON object of a booking's `columns` (absent values as null), for `jsonb_to_recordset`. */
+export function rowJson(booking: Booking, columns: readonly Column[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const { name, value } of columns) row[name] = value(booking) ?? null;
+  return row;
+}
+
+/** The column definition list of `jsonb_to_recordset` for `columns` (times travel as float ms). */
+export function recordsetTypes(columns: readonly Column[]): string {
+  return columns.map(({ name, type }) => `${name} ${type === 'ms' ? 'float8' : type}`).join(', ');
+}
+
+/** The SQL value of column `name` of the recordset row `alias`. */
+export function valueSql({ name, type }: Column, alias: string): string {
+  return type === 'ms' ? `to_timestamp(${alias}.${name} / 1000.0)` : `${alias}.${name}`;
+}
+
+/** SQL turning parameter `$n` (ms since the epoch) into a timestamptz. */
 export const ts = (n: number) => `to_timestamp($${n}::float8 / 1000.0)`;
-/** The SET list of a change: the columns of {@link mutableParams} as $2 … $22. */
-export const MUTABLE_SQL = `status = $2, priority = $3, emergency = $4, doctor_id = $5, offer_expires_at = ${ts(6)},
-  declined_by = $7::text[], final_price = $8, assigned_eta_seconds = $9, actual_duration_minutes = $10,
-  cancel_reason = $11, searching_at = ${ts(12)}, offered_at = ${ts(13)}, assigned_at = ${ts(14)},
-  en_route_at = ${ts(15)}, arrived_at = ${ts(16)}, started_at = ${ts(17)}, completed_at = ${ts(18)},
-  cancelled_at = ${ts(19)}, version = $20, scheduled_at = ${ts(21)}, estimated_price = $22`;

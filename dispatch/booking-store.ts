@@ -10,7 +10,7 @@ import {
   doctorHeld,
   isBookingId,
   listLimit,
-  staleVersion,
+  checkHistory,
   type ActiveBookingRow,
   type BookingMarks,
   type BookingRepository,
@@ -18,15 +18,9 @@ import {
   type NotificationRecord,
   type StoredNotification,
 } from './booking-repository.ts';
-import {
-  MUTABLE_SQL,
-  SELECT_COLUMNS,
-  bookingOf,
-  mutableParams,
-  time,
-  ts,
-  type BookingRow,
-} from './booking-rows.ts';
+import { writeGroup, type BookingGroupItem, type ChangeItem } from './booking-group-sql.ts';
+import { SELECT_COLUMNS, bookingOf, time, ts, type BookingRow } from './booking-rows.ts';
+import { GroupCommit, type GroupCommitOptions, type GroupCommitStats } from './group-commit.ts';
 import type {
   Actor,
   Booking,
@@ -47,51 +41,43 @@ function isDoubleBooking(error: unknown): boolean {
 
 /** The bookings tables in PostgreSQL or PGlite. One instance per store; stateless apart from the store handle. */
 export class SqlBookingStore implements BookingRepository {
-  constructor(private readonly store: Pick<Store, 'query' | 'transaction'>) {}
+  private readonly group: GroupCommit<BookingGroupItem['kind'], BookingGroupItem>;
 
   /**
-   * Inserts a new booking (version 1) with its first recorded update, in one transaction.
+   * @param options.maxInFlight grouped statements at once: at most the connections the store can give them (PGlite
+   *   has one; leave some of a pool for reads and transactions). Default 4.
+   */
+  constructor(
+    private readonly store: Pick<Store, 'query' | 'transaction'>,
+    options: GroupCommitOptions = {},
+  ) {
+    this.group = new GroupCommit((kind, items) => writeGroup(store, kind, items), options);
+  }
+
+  /**
+   * Inserts a new booking with its recorded updates, in one statement (grouped with other writes under load).
    *
    * @throws TotError `DISPATCH_DOCTOR_UNAVAILABLE` when it holds a doctor another booking holds; the store's own
    *   errors (e.g. a repeated id) otherwise. Nothing is written on a throw.
    */
-  async create(booking: Booking, update: BookingStatusUpdate): Promise<void> {
+  async create(booking: Booking, updates: readonly BookingStatusUpdate[]): Promise<void> {
+    checkHistory(booking, updates);
     await this.guard(booking, () =>
-      this.store.transaction(async (sql) => {
-        await sql.query(
-          `INSERT INTO booking.bookings (id, patient_id, call_type, symptoms, address, lat, lng, geog,
-             original_priority, specialization, emergency_type, estimated_duration_minutes, created_at,
-             status, priority, emergency, doctor_id, offer_expires_at, declined_by, final_price, assigned_eta_seconds,
-             actual_duration_minutes, cancel_reason, searching_at, offered_at, assigned_at, en_route_at, arrived_at,
-             started_at, completed_at, cancelled_at, version, scheduled_at, estimated_price)
-           VALUES ($1, $23, $24, $25, $26, $27, $28, ST_SetSRID(ST_MakePoint($28, $27), 4326)::geography,
-             $29, $30, $31, $32, ${ts(33)},
-             $2, $3, $4, $5, ${ts(6)}, $7::text[], $8, $9, $10, $11, ${ts(12)}, ${ts(13)}, ${ts(14)}, ${ts(15)},
-             ${ts(16)}, ${ts(17)}, ${ts(18)}, ${ts(19)}, $20, ${ts(21)}, $22)`,
-          [
-            booking.id,
-            ...mutableParams(booking),
-            booking.patientId,
-            booking.callType,
-            booking.symptoms,
-            booking.address,
-            booking.lat,
-            booking.lng,
-            booking.originalPriority,
-            booking.specialization ?? null,
-            booking.emergencyType ?? null,
-            booking.estimatedDurationMinutes,
-            booking.createdAt,
-          ],
-        );
-        await insertUpdate(sql, update);
+      this.group.submit({
+        kind: 'create',
+        bookingId: booking.id,
+        doctorIds: booking.doctorId === undefined ? [] : [booking.doctorId],
+        urgent: booking.emergency,
+        booking,
+        updates,
       }),
     );
   }
 
   /**
-   * Writes changes in order in one transaction, each only if the row still has `before.version`, with their status
-   * updates and the notifications. All or nothing.
+   * Writes changes in order, each only if the row still has `before.version`, with their status updates and the
+   * notifications. All or nothing. Changes of one booking without notifications — nearly every change — are one
+   * statement, grouped with other writes under load (urgent ones first); anything else is one transaction.
    *
    * @throws TotError `DISPATCH_INVALID_TRANSITION` when a row changed meanwhile (a stale version) or is missing;
    *   `DISPATCH_DOCTOR_UNAVAILABLE` when a change would let two bookings hold one doctor. Nothing is written then.
@@ -101,19 +87,25 @@ export class SqlBookingStore implements BookingRepository {
     notifications: readonly NotificationRecord[] = [],
   ): Promise<void> {
     if (writes.length === 0 && notifications.length === 0) return;
+    const chain = notifications.length === 0 ? chainOf(writes) : undefined;
+    if (chain !== undefined) {
+      await this.guard(chain.after, () => this.group.submit(chain));
+      return;
+    }
     await this.guard(writes[0]?.after, () =>
       this.store.transaction(async (sql) => {
-        for (const { before, after, update } of writes) {
-          const result = await sql.query<{ id: string }>(
-            `UPDATE booking.bookings SET ${MUTABLE_SQL} WHERE id = $1 AND version = $23 RETURNING id::text AS id`,
-            [after.id, ...mutableParams(after), before.version],
-          );
-          if (result.rows.length === 0) throw staleVersion(after.id, before.version);
-          await insertUpdate(sql, update);
+        for (const write of writes) {
+          const [refusal] = await writeGroup(sql, 'change', [changeItem([write])]);
+          if (refusal !== undefined) throw refusal;
         }
         for (const notification of notifications) await insertNotification(sql, notification);
       }),
     );
+  }
+
+  /** How the single-booking writes went out so far: statements, the writes they carried, writes retried alone. */
+  writeStats(): GroupCommitStats {
+    return this.group.stats();
   }
 
   /** The booking with that id. @throws TotError `DISPATCH_BOOKING_NOT_FOUND`. */
@@ -316,21 +308,35 @@ export class SqlBookingStore implements BookingRepository {
   }
 }
 
-async function insertUpdate(sql: Pick<SqlExecutor, 'query'>, update: BookingStatusUpdate): Promise<void> {
-  await sql.query(
-    `INSERT INTO booking.status_updates (booking_id, from_status, to_status, by_id, by_role, reason, doctor_id, at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, ${ts(8)})`,
-    [
-      update.bookingId,
-      update.from,
-      update.to,
-      update.by.id,
-      update.by.role,
-      update.reason ?? null,
-      update.doctorId ?? null,
-      update.at,
-    ],
-  );
+/** The change item of writes to one booking, each following the previous. */
+function changeItem(writes: readonly BookingWrite[]): ChangeItem {
+  const first = writes[0] as BookingWrite;
+  const last = writes.at(-1) as BookingWrite;
+  const doctorIds = new Set<string>();
+  for (const { before, after } of writes) {
+    if (before.doctorId !== undefined) doctorIds.add(before.doctorId);
+    if (after.doctorId !== undefined) doctorIds.add(after.doctorId);
+  }
+  return {
+    kind: 'change',
+    bookingId: first.after.id,
+    doctorIds: [...doctorIds],
+    urgent: last.after.emergency,
+    expectedVersion: first.before.version,
+    after: last.after,
+    updates: writes.map((write) => write.update),
+  };
+}
+
+/** The writes as one change item when they are a chain on one booking (each starting where the previous ended). */
+function chainOf(writes: readonly BookingWrite[]): ChangeItem | undefined {
+  for (let i = 1; i < writes.length; i++) {
+    const previous = writes[i - 1] as BookingWrite;
+    const write = writes[i] as BookingWrite;
+    if (write.before.id !== previous.after.id || write.before.version !== previous.after.version)
+      return undefined;
+  }
+  return changeItem(writes);
 }
 
 async function insertNotification(

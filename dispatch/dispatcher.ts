@@ -21,8 +21,9 @@ import {
   visitStep,
 } from './booking-actions.ts';
 import { checkActor, checkBookingRequest, checkPriority, checkText } from './booking-request.ts';
-import type { BookingRepository } from './booking-repository.ts';
+import type { BookingRepository, BookingWrite } from './booking-repository.ts';
 import { SqlBookingStore } from './booking-store.ts';
+import type { GroupCommitOptions } from './group-commit.ts';
 import {
   isEmergencyCategory,
   type Actor,
@@ -69,6 +70,11 @@ export interface DispatcherOptions {
    * still starting works too), or any {@link BookingRepository} such as the MemoryBookingStore of simulations.
    */
   store: Pick<Store, 'query' | 'transaction'> | BookingRepository;
+  /**
+   * How a SQL store's writes are grouped (dispatch/group-commit.ts): statements in flight at once — PGlite runs one
+   * at a time, so 1 there; a PostgreSQL pool's size less what reads and transactions need (default 4).
+   */
+  storeWrites?: GroupCommitOptions;
   /** The fleet and traffic field, read through this object on every use (pass the Engine). */
   engine: LiveState;
   solver: AssignmentSolver;
@@ -104,7 +110,8 @@ export class Dispatcher implements DispatchService {
   constructor(options: DispatcherOptions) {
     const settings = resolveDispatchSettings(options.settings);
     const logger = options.logger ?? createLogger('silent');
-    const store = 'loadActive' in options.store ? options.store : new SqlBookingStore(options.store);
+    const store =
+      'loadActive' in options.store ? options.store : new SqlBookingStore(options.store, options.storeWrites);
     const bookings = new ActiveBookings((booking) =>
       settings.matching === 'batched' && !booking.emergency ? settings.batchWindowMs : 0,
     );
@@ -230,23 +237,20 @@ export class Dispatcher implements DispatchService {
       createdAt: now,
       version: 1,
     };
-    const update: BookingStatusUpdate = {
-      bookingId: booking.id,
-      from: null,
-      to: 'created',
-      by: actor,
-      at: now,
+    const creation: BookingWrite = {
+      before: booking,
+      after: booking,
+      update: { bookingId: booking.id, from: null, to: 'created', by: actor, at: now },
     };
-    await context.recorder.create(booking, update, []);
-    context.metrics?.bookingsCreated.inc({ priority: String(booking.priority) });
     const later =
       booking.scheduledAt !== undefined && booking.scheduledAt - this.settings.scheduleLeadMs > now;
-    if (!later) {
-      await context.locks.run([booking.id], async () => {
-        const current = context.bookings.get(booking.id);
-        if (current?.status !== 'created') return;
-        await context.recorder.record([transitionWrite(current, 'searching', SYSTEM, now, 'search_started')]);
-      });
+    // A search starting at once is stored with the booking: one write, not two.
+    const writes = later
+      ? [creation]
+      : [creation, transitionWrite(booking, 'searching', SYSTEM, now, 'search_started')];
+    const stored = await context.recorder.create(writes, []);
+    context.metrics?.bookingsCreated.inc({ priority: String(booking.priority) });
+    if (stored.status === 'searching') {
       if (booking.emergency) await matchEmergency(context, booking.id, now);
       else if (this.settings.matching === 'greedy') {
         const searching = context.bookings.get(booking.id);

@@ -7,6 +7,7 @@
 import { holdsDoctor } from './booking-lifecycle.ts';
 import {
   bookingNotFound,
+  checkHistory,
   doctorHeld,
   isBookingId,
   listLimit,
@@ -44,11 +45,15 @@ export class MemoryBookingStore implements BookingRepository {
   private readonly holders = new Map<string, string>();
   private nextNotificationId = 1;
 
-  async create(booking: Booking, update: BookingStatusUpdate): Promise<void> {
+  async create(booking: Booking, updates: readonly BookingStatusUpdate[]): Promise<void> {
+    checkHistory(booking, updates);
     if (this.bookings.has(booking.id)) throw new Error(`booking ${booking.id} exists already`);
     const holders = this.stage([{ before: booking, after: booking }], true);
     this.bookings.set(booking.id, copy(booking));
-    this.updates.set(booking.id, [{ ...update }]);
+    this.updates.set(
+      booking.id,
+      updates.map((update) => ({ ...update })),
+    );
     this.applyHolders(holders);
   }
 

@@ -98,15 +98,22 @@ export class Recorder {
     };
   }
 
-  /** Inserts a new booking with its first update, then follows as {@link record} does. */
-  async create(
-    booking: Booking,
-    update: BookingStatusUpdate,
-    events: readonly DispatchEvent[],
-  ): Promise<void> {
-    await this.store.create(booking, update);
-    this.bookings.put(booking, update.at);
-    this.publish([{ before: booking, after: booking, update }], events, undefined);
+  /**
+   * Inserts a new booking with the writes that brought it where it is — the first its creation (before = after, the
+   * update from null), then any transitions made before it was stored (searching, for a search starting at once) —
+   * then follows as {@link record} does. Returns the booking as stored.
+   *
+   * @throws as {@link BookingRepository.create}; nothing changed then.
+   */
+  async create(writes: readonly BookingWrite[], events: readonly DispatchEvent[]): Promise<Booking> {
+    const last = writes.at(-1) as BookingWrite;
+    await this.store.create(
+      last.after,
+      writes.map((write) => write.update),
+    );
+    this.bookings.put(last.after, last.update.at);
+    this.publish(writes, events, undefined);
+    return last.after;
   }
 
   /**

@@ -261,6 +261,8 @@ export async function startApplication(
   const assignmentSolver = new WorkerAssignmentSolver({ minThreads: 0, maxThreads: 1 });
   const dispatcher = new Dispatcher({
     store: storeWhenReady,
+    // PGlite runs one statement at a time; a PostgreSQL pool (10) keeps connections for reads and transactions.
+    storeWrites: { maxInFlight: config.DATABASE_URL ? 4 : 1 },
     engine,
     solver: assignmentSolver,
     channel: doctorChannel,

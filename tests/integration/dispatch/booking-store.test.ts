@@ -22,7 +22,8 @@ const implementations: [string, () => Promise<{ repository: BookingRepository; s
       async () => {
         const sql = await open();
         await migrate(sql);
-        return { repository: new SqlBookingStore(sql), sql };
+        // One statement at a time, so that writes issued together are sure to be grouped.
+        return { repository: new SqlBookingStore(sql, { maxInFlight: 1 }), sql };
       },
     ],
   ),
@@ -46,8 +47,18 @@ describe.each(implementations)('booking store: %s', (_name, open) => {
     await sql.close();
   });
 
+  function creation(booking: Booking): BookingStatusUpdate {
+    return { bookingId: booking.id, from: null, to: 'created', by: SYSTEM, at: booking.createdAt };
+  }
+
   async function created(overrides: Partial<Booking> = {}): Promise<Booking> {
     clock += 1_000;
+    const booking = newBooking(overrides);
+    await repository.create(booking, [creation(booking)]);
+    return booking;
+  }
+
+  function newBooking(overrides: Partial<Booking> = {}): Booking {
     const booking: Booking = {
       id: randomUUID(),
       patientId: patient('ann'),
@@ -67,13 +78,6 @@ describe.each(implementations)('booking store: %s', (_name, open) => {
       version: 1,
       ...overrides,
     };
-    await repository.create(booking, {
-      bookingId: booking.id,
-      from: null,
-      to: 'created',
-      by: SYSTEM,
-      at: clock,
-    });
     return booking;
   }
 
@@ -192,6 +196,68 @@ describe.each(implementations)('booking store: %s', (_name, open) => {
         [held],
       );
       expect(count.rows[0]?.n).toBe(1);
+    }
+  });
+
+  it('writes issued together go out grouped, and each gets its own answer', async () => {
+    const stats = () => (repository instanceof SqlBookingStore ? repository.writeStats() : undefined);
+    const before = stats();
+    const existing = await created();
+    clock += 1_000;
+    const fresh = Array.from({ length: 30 }, (_, i) =>
+      newBooking({ patientId: patient(`group-${i}`), emergency: i % 7 === 0 }),
+    );
+    const outcomes = await Promise.all([
+      ...fresh.map((booking) => codeOf(repository.create(booking, [creation(booking)]))),
+      // The same id again: refused alone, the others still written.
+      codeOf(repository.create({ ...existing }, [creation(existing)])),
+    ]);
+    expect(outcomes.slice(0, 30)).toEqual(Array(30).fill(undefined));
+    expect(outcomes[30]).toMatch(/^untyped/);
+
+    const holder = await created();
+    const heldDoctor = doctor('d-group-held');
+    const holderSearching = step(holder, 'searching');
+    await repository.commit([
+      holderSearching,
+      step(holderSearching.after, 'offered', { doctorId: heldDoctor, offerExpiresAt: clock + 20_000 }),
+    ]);
+    const searching = fresh.map((booking) => step(booking, 'searching'));
+    await Promise.all(searching.map((write) => repository.commit([write])));
+    const offers = searching.map((write, i) =>
+      step(write.after, 'offered', {
+        doctorId: i === 5 ? heldDoctor : doctor(`d-group-${i}`),
+        offerExpiresAt: clock + 20_000,
+      }),
+    );
+    // Booking 9's offer is based on a version that is gone.
+    const staleOffer = {
+      ...(offers[9] as BookingWrite),
+      before: { ...(offers[9] as BookingWrite).before, version: 1 },
+    };
+    const answers = await Promise.all(
+      offers.map((write, i) => codeOf(repository.commit([i === 9 ? staleOffer : write]))),
+    );
+    answers.forEach((answer, i) => {
+      expect(answer).toBe(
+        i === 5 ? 'DISPATCH_DOCTOR_UNAVAILABLE' : i === 9 ? 'DISPATCH_INVALID_TRANSITION' : undefined,
+      );
+    });
+    for (const [i, booking] of fresh.entries()) {
+      const stored = await repository.get(booking.id);
+      expect(stored.status).toBe(i === 5 || i === 9 ? 'searching' : 'offered');
+      expect((await repository.history(booking.id)).map((update) => update.to)).toEqual(
+        i === 5 || i === 9 ? ['created', 'searching'] : ['created', 'searching', 'offered'],
+      );
+    }
+    const after = stats();
+    if (before !== undefined && after !== undefined) {
+      // 92 writes; grouped, they need far fewer statements than one each.
+      const writes = after.writes - before.writes;
+      expect(writes).toBeGreaterThanOrEqual(92);
+      expect(after.statements - before.statements).toBeLessThan(writes / 2);
+      // The repeated id and the held doctor sank their groups: those were split and retried.
+      expect(after.retried - before.retried).toBeGreaterThanOrEqual(2);
     }
   });
 

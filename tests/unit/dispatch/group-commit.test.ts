@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { GroupCommit, type GroupItem } from '../../../dispatch/group-commit.ts';
+
+interface Item extends GroupItem<'a' | 'b'> {
+  /** Refused on its own with this message. */
+  refuse?: string;
+  /** Sinks any statement it is in. */
+  poison?: boolean;
+}
+
+const item = (bookingId: string, overrides: Partial<Item> = {}): Item => ({
+  kind: 'a',
+  bookingId,
+  doctorIds: [],
+  urgent: false,
+  ...overrides,
+});
+
+/** A writer whose statements finish only when the test releases them, recording each group it was given. */
+function heldWriter() {
+  const groups: string[][] = [];
+  const releases: (() => void)[] = [];
+  const write = async (_kind: string, items: readonly Item[]) => {
+    groups.push(items.map((entry) => entry.bookingId));
+    await new Promise<void>((resolve) => releases.push(resolve));
+    if (items.some((entry) => entry.poison)) throw new Error('statement failed');
+    return items.map((entry) => (entry.refuse === undefined ? undefined : new Error(entry.refuse)));
+  };
+  const releaseAll = async () => {
+    while (releases.length > 0) {
+      releases.splice(0).forEach((release) => release());
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  return { groups, write, releaseAll };
+}
+
+describe('group commit', () => {
+  it('sends a write to an idle store at once and alone, and groups what arrives while it is busy', async () => {
+    const writer = heldWriter();
+    const commit = new GroupCommit(writer.write, { maxInFlight: 1 });
+    const first = commit.submit(item('b1'));
+    expect(writer.groups).toEqual([['b1']]);
+    const rest = ['b2', 'b3', 'b4'].map((id) => commit.submit(item(id)));
+    expect(commit.waiting).toBe(3);
+    await writer.releaseAll();
+    await Promise.all([first, ...rest]);
+    expect(writer.groups).toEqual([['b1'], ['b2', 'b3', 'b4']]);
+    expect(commit.stats()).toEqual({ statements: 2, writes: 4, retried: 0 });
+  });
+
+  it('sends urgent writes first, and never one booking or one doctor twice in a group', async () => {
+    const writer = heldWriter();
+    const commit = new GroupCommit(writer.write, { maxInFlight: 1 });
+    const all = [
+      commit.submit(item('busy')),
+      commit.submit(item('r1', { doctorIds: ['d1'] })),
+      commit.submit(item('r2', { doctorIds: ['d1'] })),
+      commit.submit(item('r1')),
+      commit.submit(item('u1', { urgent: true, doctorIds: ['d2'] })),
+      commit.submit(item('other-kind', { kind: 'b' })),
+    ];
+    await writer.releaseAll();
+    await Promise.all(all);
+    expect(writer.groups).toEqual([['busy'], ['u1', 'r1'], ['r2', 'r1'], ['other-kind']]);
+  });
+
+  it('keeps to the largest group and to the statements in flight', async () => {
+    const writer = heldWriter();
+    const commit = new GroupCommit(writer.write, { maxInFlight: 2, maxGroup: 2 });
+    const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => commit.submit(item(id)));
+    expect(writer.groups).toEqual([['a'], ['b']]);
+    await writer.releaseAll();
+    await Promise.all(all);
+    expect(writer.groups).toEqual([['a'], ['b'], ['c', 'd'], ['e', 'f']]);
+  });
+
+  it('answers each write: refused ones reject with their own error, a failed statement is split until it is found', async () => {
+    const writer = heldWriter();
+    const commit = new GroupCommit(writer.write, { maxInFlight: 1 });
+    const busy = commit.submit(item('busy'));
+    const ids = ['w1', 'w2', 'w3', 'w4', 'w5'];
+    const outcomes = ids.map((id) =>
+      commit.submit(item(id, { poison: id === 'w4', ...(id === 'w2' ? { refuse: 'stale' } : {}) })).then(
+        () => 'written',
+        (error: Error) => error.message,
+      ),
+    );
+    await writer.releaseAll();
+    await busy;
+    expect(await Promise.all(outcomes)).toEqual([
+      'written',
+      'stale',
+      'written',
+      'statement failed',
+      'written',
+    ]);
+    expect(writer.groups).toEqual([
+      ['busy'],
+      ['w1', 'w2', 'w3', 'w4', 'w5'],
+      ['w1', 'w2', 'w3'],
+      ['w4', 'w5'],
+      ['w4'],
+      ['w5'],
+    ]);
+    expect(commit.stats()).toEqual({ statements: 6, writes: 6, retried: 7 });
+  });
+});
