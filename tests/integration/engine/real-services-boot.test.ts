@@ -9,6 +9,7 @@ import { topicNames } from '../../../engine/bus.ts';
 import { encodeRecords } from '../../../ingest/codec.ts';
 import { KafkaBus } from '../../../ingest/kafka-bus.ts';
 import { getJson, startEngineProcess } from '../../support/engine-process.ts';
+import { deleteTopics } from '../../support/kafka-topics.ts';
 import { waitFor } from '../../support/wait.ts';
 
 function required(name: string): string {
@@ -28,6 +29,10 @@ describe('npm start with KAFKA_BROKERS, DATABASE_URL and REDIS_URL set', () => {
     const prefix = `test.${run}`;
     const topics = topicNames(prefix);
     const snapshotKey = `tot:test:${run}`;
+    // First registered, so it runs last: after the engine and the test's own clients are gone.
+    cleanups.push(async () => {
+      await deleteTopics(required('KAFKA_BROKERS'), { prefixes: [`${prefix}.`] });
+    });
     const dataDir = mkdtempSync(path.join(tmpdir(), 'tot-real-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -43,7 +48,11 @@ describe('npm start with KAFKA_BROKERS, DATABASE_URL and REDIS_URL set', () => {
       SIMULATOR_DOCTORS: '200',
       SIMULATOR_DETECTORS: '10',
     });
-    cleanups.push(() => void engine.child.kill('SIGKILL'));
+    // Awaited, so that the topics deleted afterwards are not asked for (and auto-created) by the engine again.
+    cleanups.push(async () => {
+      engine.child.kill('SIGKILL');
+      await engine.exited;
+    });
 
     const ready = await waitFor(
       async () => {

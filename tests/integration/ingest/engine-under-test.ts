@@ -49,7 +49,11 @@ export async function startKafkaEngine(
     OFFLINE_AFTER_MS: '3600000',
     ...environment,
   });
-  cleanups.add(() => void engine.child.kill('SIGKILL'));
+  // Awaited, so that topics deleted by a later cleanup are not asked for (and auto-created) by the engine again.
+  cleanups.add(async () => {
+    engine.child.kill('SIGKILL');
+    await engine.exited;
+  });
   await waitUntilReady(engine, 60_000);
   return engine;
 }

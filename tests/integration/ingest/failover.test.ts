@@ -13,6 +13,7 @@ import { topicNames } from '../../../engine/bus.ts';
 import { encodeRecords } from '../../../ingest/codec.ts';
 import { KafkaBus } from '../../../ingest/kafka-bus.ts';
 import { getJson, type EngineProcess } from '../../support/engine-process.ts';
+import { deleteTopics } from '../../support/kafka-topics.ts';
 import { waitFor } from '../../support/wait.ts';
 import {
   Cleanups,
@@ -51,6 +52,10 @@ describe('two engine instances in one consumer group', () => {
     const prefix = `test.${run}`;
     const topics = topicNames(prefix);
     const group = `engine-${run}`;
+    // First registered, so it runs last: after both engines and the test's own clients are gone.
+    cleanups.add(async () => {
+      await deleteTopics(required('KAFKA_BROKERS'), { prefixes: [`${prefix}.`] });
+    });
     const keys = { first: `tot:test:${run}:first`, second: `tot:test:${run}:second` };
     const redis = new Redis(required('REDIS_URL'));
     cleanups.add(async () => {

@@ -14,6 +14,7 @@ import { KafkaBus } from '../../../ingest/kafka-bus.ts';
 import { fixSchema, readingSchema } from '../../../ingest/schemas.ts';
 import type { DeadLetter } from '../../../ingest/stream-consumer.ts';
 import { getJson } from '../../support/engine-process.ts';
+import { deleteTopics } from '../../support/kafka-topics.ts';
 import { waitFor } from '../../support/wait.ts';
 import { Cleanups, metricsOf, required, startKafkaEngine, total, uniqueRun } from './engine-under-test.ts';
 
@@ -231,6 +232,10 @@ describe('the stream path under malformed input, on the real broker', () => {
   it('dead-letters every bad record, applies every good one, reconciles the counts exactly and stays up', async () => {
     const run = uniqueRun('fuzz');
     const topics = topicNames(`test.${run}`);
+    // First registered, so it runs last: after the engine and the test's own clients are gone.
+    cleanups.add(async () => {
+      await deleteTopics(required('KAFKA_BROKERS'), { prefixes: [`test.${run}.`] });
+    });
     const engine = await startKafkaEngine(cleanups, {
       TOPIC_PREFIX: `test.${run}`,
       KAFKA_GROUP: `engine-${run}`,

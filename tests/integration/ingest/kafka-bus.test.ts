@@ -15,6 +15,7 @@ import type {
   Subscription,
 } from '../../../engine/bus.ts';
 import { KafkaBus, type KafkaBusOptions } from '../../../ingest/kafka-bus.ts';
+import { deleteTopics } from '../../support/kafka-topics.ts';
 
 const PARTITIONS = 6;
 const WAIT_MS = 60_000;
@@ -143,7 +144,7 @@ describe('KafkaBus (real broker)', () => {
   });
 
   afterAll(async () => {
-    if (topics.length > 0) await admin.deleteTopics({ topics });
+    await deleteTopics(brokers, { names: topics });
     // One group at a time: a group that never committed does not exist on the broker, and that is fine.
     for (const group of groups) await admin.deleteGroups({ groups: [group] }).catch(() => undefined);
     await admin.close();

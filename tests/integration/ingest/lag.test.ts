@@ -4,10 +4,10 @@
  * poll for a condition with a deadline; everything opened is closed.
  */
 import { randomUUID } from 'node:crypto';
-import { Admin } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PartitionLag, Subscription } from '../../../engine/bus.ts';
 import { KafkaBus } from '../../../ingest/kafka-bus.ts';
+import { deleteTopics } from '../../support/kafka-topics.ts';
 
 const WAIT_MS = 60_000;
 const RECORDS = 50;
@@ -24,19 +24,17 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = WAIT_
 describe('KafkaBus consumer lag', () => {
   const runId = randomUUID().slice(0, 8);
   const topic = `tot-test-lag-${runId}`;
+  let brokers: string[];
   let bus: KafkaBus;
-  let admin: Admin;
 
   beforeAll(() => {
-    const brokers = inject('KAFKA_BROKERS').split(',');
+    brokers = inject('KAFKA_BROKERS').split(',');
     bus = new KafkaBus({ brokers, clientId: `tot-test-lag-${runId}`, partitions: 1, lagIntervalMs: 100 });
-    admin = new Admin({ clientId: `tot-test-lag-admin-${runId}`, bootstrapBrokers: brokers });
   });
 
   afterAll(async () => {
     await bus.close();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.close();
+    await deleteTopics(brokers, { names: [topic] });
   });
 
   it(

@@ -12,6 +12,7 @@ import {
   stringSerializers,
 } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deleteTopics } from '../../support/kafka-topics.ts';
 
 const PARTITIONS = 3;
 const RECEIVE_TIMEOUT_MS = 60_000;
@@ -37,9 +38,9 @@ describe('Kafka (real broker)', () => {
     await producer?.close();
     if (admin) {
       if (groupUsed) await admin.deleteGroups({ groups: [groupId] });
-      await admin.deleteTopics({ topics: [topic] });
       await admin.close();
     }
+    await deleteTopics(inject('KAFKA_BROKERS'), { names: [topic] });
   });
 
   it('delivers exactly the produced keyed messages to a consumer group', async () => {
