@@ -16,6 +16,16 @@ export interface ApiEngine {
   stop(): void;
 }
 
+/** Options of {@link startApiEngine}. */
+export interface ApiEngineOptions {
+  /** Bootstrap {@link TEST_ADMIN} and wait for its login. Default true. */
+  admin?: boolean;
+  /** Bound of the wait for /readyz 200. Default 60 s. */
+  readyTimeoutMs?: number;
+  /** Bound of the wait for the admin's first login. Default 10 s. */
+  adminLoginTimeoutMs?: number;
+}
+
 /**
  * Starts an embedded engine (PGlite in memory, no simulator, its own data directory) for the suite `name`, with
  * {@link TEST_ADMIN} as bootstrap admin unless `admin` is false, and `environment` on top. Resolves once /readyz
@@ -25,7 +35,7 @@ export interface ApiEngine {
 export async function startApiEngine(
   name: string,
   environment: Record<string, string> = {},
-  options: { admin?: boolean } = {},
+  options: ApiEngineOptions = {},
 ): Promise<ApiEngine> {
   const withAdmin = options.admin ?? true;
   const dataDir = mkdtempSync(path.join(tmpdir(), `tot-${name}-`));
@@ -49,12 +59,12 @@ export async function startApiEngine(
   };
   const api = apiClient(engine);
   try {
-    await waitUntilReady(engine, 60_000);
+    await waitUntilReady(engine, options.readyTimeoutMs ?? 60_000);
     if (withAdmin) {
       await waitFor(
         async () =>
           (await api.send('POST', '/v1/auth/login', { body: TEST_ADMIN })).status === 200 ? true : undefined,
-        { what: 'bootstrap admin login', intervalMs: 200 },
+        { what: 'bootstrap admin login', intervalMs: 200, timeoutMs: options.adminLoginTimeoutMs ?? 10_000 },
       );
     }
   } catch (error) {

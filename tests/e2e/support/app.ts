@@ -1,19 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startEngineProcess, waitUntilReady, type EngineProcess } from '../../support/engine-process.ts';
-import { waitFor } from '../../support/wait.ts';
+import { TEST_PASSWORD, type Reply } from '../../support/api-client.ts';
+import { startApiEngine, TEST_ADMIN } from '../../support/api-engine.ts';
+import type { EngineProcess } from '../../support/engine-process.ts';
+
+export type { Reply } from '../../support/api-client.ts';
 
 /** Test values only. */
 export const JWT_SECRET = 'e2e-suite-secret-0123456789abcdef0123';
-export const ADMIN = { email: 'admin@example.test', password: 'admin password 123' };
-export const PASSWORD = 'e2e password 12345';
+/** The bootstrap admin of every app (the one {@link startApiEngine} makes). */
+export const ADMIN = TEST_ADMIN;
+/** The password of every user {@link E2eApp.createUser} makes. */
+export const PASSWORD = TEST_PASSWORD;
 
-/** A reply of the API. */
-export interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
+/** How long a stopping engine gets to shut down cleanly before it is killed. */
+const STOP_GRACE_MS = 15_000;
 
 /** A user made for a test, signed in. */
 export interface TestUser {
@@ -27,7 +26,7 @@ export interface TestUser {
 export interface E2eApp {
   engine: EngineProcess;
   url(pathname: string): string;
-  /** Calls the API; `token` is sent as the bearer. */
+  /** Calls the API; `token` is sent as the bearer. Rejects when the answer is not JSON. */
   api(method: string, pathname: string, options?: { token?: string; body?: unknown }): Promise<Reply>;
   /** Registers a user, gives it `role` (through the admin) and signs it in. */
   createUser(name: string, role: 'patient' | 'doctor' | 'dispatcher' | 'admin'): Promise<TestUser>;
@@ -38,101 +37,47 @@ export interface E2eApp {
 }
 
 /**
- * Starts an embedded engine (PGlite in memory, in-process bus) with an admin, a fixed JWT key and limits a test can
- * live with, plus `environment`; resolves once /readyz is 200.
+ * Starts an embedded engine through {@link startApiEngine} (PGlite in memory, in-process bus, no simulator unless
+ * `SIMULATOR=true`) with the admin, a fixed JWT key and a sign-in limit a test can live with, plus `environment`;
+ * resolves once /readyz is 200 and the admin can sign in.
+ *
+ * @throws Error when the engine does not start, get ready or let the admin sign in within the bounds.
  */
 export async function startApp(environment: Record<string, string> = {}): Promise<E2eApp> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'tot-e2e-'));
-  let engine: EngineProcess;
-  try {
-    engine = await startEngineProcess({
-      DATA_DIR: dataDir,
-      PGLITE_IN_MEMORY: 'true',
-      JWT_SECRET,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      RATE_LIMIT_AUTH_PER_MINUTE: '10000',
-      RATE_LIMIT_PER_MINUTE: '1000000',
-      ...environment,
-    });
-  } catch (error) {
-    rmSync(dataDir, { recursive: true, force: true });
-    throw error;
-  }
-  const url = (pathname: string) => engine.url(pathname);
-  const api: E2eApp['api'] = async (method, pathname, options = {}) => {
-    const headers: Record<string, string> = {};
-    if (options.token) headers['authorization'] = `Bearer ${options.token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(url(pathname), {
-      method,
-      headers,
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    });
-    const text = await response.text();
-    let body: Record<string, unknown> = {};
-    if (text !== '') {
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        body = { text };
-      }
-    }
-    return { status: response.status, body };
-  };
-  const login = async (email: string, password: string): Promise<string> => {
-    const reply = await api('POST', '/v1/auth/login', { body: { email, password } });
-    if (reply.status !== 200)
-      throw new Error(`login of ${email} failed: ${reply.status} ${JSON.stringify(reply.body)}`);
-    return reply.body['accessToken'] as string;
-  };
+  // A simulated city of a few thousand doctors makes start-up slow on a loaded machine: wider bounds than the API suites.
+  const { engine, api, stop } = await startApiEngine(
+    'e2e',
+    { JWT_SECRET, RATE_LIMIT_AUTH_PER_MINUTE: '10000', ...environment },
+    { readyTimeoutMs: 90_000, adminLoginTimeoutMs: 30_000 },
+  );
   let admin: string | undefined;
-  // The bootstrap admin is created just after the store reports ready: the first logins may come too early.
-  const adminToken = async () =>
-    (admin ??= await waitFor(() => login(ADMIN.email, ADMIN.password).catch(() => undefined), {
-      timeoutMs: 30_000,
-      intervalMs: 250,
-      what: 'the bootstrap admin signing in',
-    }));
-  const app: E2eApp = {
+  const adminToken = async () => (admin ??= await api.login(ADMIN.email, ADMIN.password));
+  return {
     engine,
-    url,
-    api,
+    url: (pathname) => engine.url(pathname),
+    api: (method, pathname, options = {}) => api.send(method, pathname, options),
     adminToken,
     createUser: async (name, role) => {
-      const email = `${name}@example.test`;
-      const registered = await api('POST', '/v1/auth/register', {
-        body: { email, password: PASSWORD, displayName: name },
-      });
-      if (registered.status !== 201) {
-        throw new Error(`register ${email}: ${registered.status} ${JSON.stringify(registered.body)}`);
-      }
-      const id = registered.body['id'] as string;
+      const { id, email } = await api.register(name);
       if (role !== 'patient') {
-        const changed = await api('PATCH', `/v1/users/${id}/role`, {
+        const changed = await api.send('PATCH', `/v1/users/${id}/role`, {
           token: await adminToken(),
           body: { role },
         });
         if (changed.status !== 200)
           throw new Error(`role of ${email}: ${changed.status} ${JSON.stringify(changed.body)}`);
       }
-      return { id, email, password: PASSWORD, accessToken: await login(email, PASSWORD) };
+      return { id, email, password: PASSWORD, accessToken: await api.login(email) };
     },
     stop: async () => {
+      // SIGTERM first: the engine closes its sockets and store itself, and the data directory goes once it has exited.
       if (engine.child.exitCode === null && engine.child.signalCode === null) {
         engine.child.kill('SIGTERM');
-        const timer = setTimeout(() => engine.child.kill('SIGKILL'), 15_000);
+        const timer = setTimeout(() => engine.child.kill('SIGKILL'), STOP_GRACE_MS);
         await engine.exited;
         clearTimeout(timer);
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      stop();
     },
   };
-  try {
-    await waitUntilReady(engine, 90_000);
-  } catch (error) {
-    await app.stop();
-    throw error;
-  }
-  return app;
 }
