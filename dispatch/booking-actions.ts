@@ -135,7 +135,7 @@ export async function assignManually(
     ) {
       throw refuseTransition(booking, 'assigned');
     }
-    const status = live.fleet.get(doctorId)?.status;
+    const status = live.fleet.statusOf(doctorId);
     if (!offeredToThem && (status !== 'available' || !bookings.reserve(doctorId, id))) {
       const holder = bookings.holderOf(doctorId);
       throw new TotError(

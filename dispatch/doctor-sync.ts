@@ -117,7 +117,7 @@ export class DoctorSync {
     const inDispatch = DISPATCH_STATUSES.reduce((sum, status) => sum + fleet.countByStatus(status), 0);
     if (inDispatch === 0) return touched;
     for (const doctorId of fleet.ids()) {
-      const status = fleet.get(doctorId)?.status;
+      const status = fleet.statusOf(doctorId);
       if (status === undefined || !DISPATCH_STATUSES.includes(status) || this.bookings.holderOf(doctorId))
         continue;
       this.sync(doctorId, now);

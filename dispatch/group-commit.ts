@@ -33,7 +33,10 @@ export type GroupWriter<Kind extends string, Item extends GroupItem<Kind>> = (
 
 /** Limits of a {@link GroupCommit}. */
 export interface GroupCommitOptions {
-  /** Statements in flight at once (at most the connections the store may use for it). Default 4. */
+  /**
+   * Statements in flight at once (at most the connections the store may use for it); with more than one, the last
+   * slot is kept for urgent writes. Default 4.
+   */
   maxInFlight?: number;
   /** Writes in one statement at most. Default 200. */
   maxGroup?: number;
@@ -63,6 +66,8 @@ export class GroupCommit<Kind extends string, Item extends GroupItem<Kind>> {
   private readonly counts: GroupCommitStats = { statements: 0, writes: 0, retried: 0 };
   private readonly maxInFlight: number;
   private readonly maxGroup: number;
+  /** Slots only urgent writes may take. */
+  private readonly reserved: number;
 
   constructor(
     private readonly write: GroupWriter<Kind, Item>,
@@ -70,6 +75,7 @@ export class GroupCommit<Kind extends string, Item extends GroupItem<Kind>> {
   ) {
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 4);
     this.maxGroup = Math.max(1, options.maxGroup ?? 200);
+    this.reserved = this.maxInFlight > 1 ? 1 : 0;
   }
 
   /** Writes `item`; resolves once it is committed, rejects with its own refusal or the store's error. */
@@ -90,9 +96,17 @@ export class GroupCommit<Kind extends string, Item extends GroupItem<Kind>> {
     return this.urgent.length + this.routine.length;
   }
 
+  /**
+   * Starts statements while there are slots: any write may take a slot but the last, which is kept for urgent writes
+   * (when there is more than one), so that an emergency never waits behind a full set of routine statements.
+   */
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.waiting > 0) {
-      const group = this.takeGroup();
+    for (;;) {
+      const shared = this.inFlight < this.maxInFlight - this.reserved;
+      const urgentOnly = !shared && this.inFlight < this.maxInFlight;
+      const ready = (shared && this.waiting > 0) || (urgentOnly && this.urgent.length > 0);
+      if (!ready) return;
+      const group = this.takeGroup(shared);
       this.inFlight++;
       void this.run(group).finally(() => {
         this.inFlight--;
@@ -103,16 +117,16 @@ export class GroupCommit<Kind extends string, Item extends GroupItem<Kind>> {
 
   /**
    * The next group: the oldest urgent write (else the oldest routine one) fixes the kind; then writes of that kind,
-   * urgent before routine and oldest first, that share no booking and no doctor with those already taken. Writes
-   * passed over keep their place.
+   * urgent before routine (routine ones only when `withRoutine`) and oldest first, that share no booking and no
+   * doctor with those already taken. Writes passed over keep their place.
    */
-  private takeGroup(): Waiting<Item>[] {
+  private takeGroup(withRoutine: boolean): Waiting<Item>[] {
     const first = (this.urgent[0] ?? this.routine[0]) as Waiting<Item>;
     const kind = first.item.kind;
     const bookings = new Set<string>();
     const doctors = new Set<string>();
     const group: Waiting<Item>[] = [];
-    for (const queue of [this.urgent, this.routine]) {
+    for (const queue of withRoutine ? [this.urgent, this.routine] : [this.urgent]) {
       let kept = 0;
       for (const waiting of queue) {
         const { item } = waiting;

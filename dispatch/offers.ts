@@ -96,7 +96,7 @@ export async function offerTo(
     return await locks.run([bookingId], async () => {
       const booking = bookings.get(bookingId);
       if (booking?.status !== 'searching' || booking.declinedBy.includes(doctorId)) return false;
-      if (live.fleet.get(doctorId)?.status !== 'available') return false;
+      if (live.fleet.statusOf(doctorId) !== 'available') return false;
       const expiresAt = now + offerTimeoutOf(context, booking);
       const write = transitionWrite(booking, 'offered', SYSTEM, now, reason, {
         doctorId,

@@ -76,14 +76,14 @@ export async function releaseOfflineDoctors(context: DispatchContext, now: numbe
   const isGone = (booking: Booking) =>
     (booking.status === 'offered' || booking.status === 'assigned' || booking.status === 'en_route') &&
     booking.doctorId !== undefined &&
-    fleet.get(booking.doctorId)?.status === 'offline';
+    fleet.statusOf(booking.doctorId) === 'offline';
   const ids: string[] = [];
   for (const [doctorId, bookingId] of context.bookings.holdings()) {
     const booking = context.bookings.get(bookingId);
     if (booking === undefined) continue;
     if (isGone(booking)) ids.push(bookingId);
     // With the patient and offline: the visit stands; the doctor is put back on site once they return.
-    else if (fleet.get(doctorId)?.status === 'offline') context.sync.sync(doctorId, now);
+    else if (fleet.statusOf(doctorId) === 'offline') context.sync.sync(doctorId, now);
   }
   return changeEach(context, ids, 'release of an offline doctor', async (booking) => {
     if (!isGone(booking)) return false;

@@ -35,10 +35,12 @@ import {
   type UnplacedDoctor,
   unplacedDoctor,
 } from './fleet-doctors.ts';
+import { FleetSnapshotSource, columnsOfCapture } from './fleet-capture.ts';
 import { ChangeJournal } from './fleet-changes.ts';
 import { OfflineQueue } from './fleet-offline-queue.ts';
 import { type FleetColumns, decodeFleetSnapshot, encodeFleetSnapshot } from './fleet-snapshot.ts';
 import { SpecializationRegistry } from './fleet-specializations.ts';
+import { CaptureDictionary, CaptureMirrors } from './snapshot-strings.ts';
 import {
   DEFAULT_OFFLINE_AFTER_MS,
   DOCTOR_STATUSES,
@@ -378,6 +380,14 @@ export class Fleet {
     return doctor === undefined ? undefined : this.viewUnplaced(id, doctor);
   }
 
+  /** A doctor's status, or undefined for an unknown id: {@link get} without building the view (for hot loops). */
+  statusOf(id: string): DoctorStatus | undefined {
+    const slot = this.index.slotOf(id);
+    if (slot >= 0) return statusName(this.index.statusAt(slot));
+    const doctor = this.unplaced.get(id);
+    return doctor === undefined ? undefined : statusName(doctor.status);
+  }
+
   /** Ids of every doctor, placed ones first (in slot order), then those without a position. */
   ids(): string[] {
     const ids: string[] = [];
@@ -461,9 +471,27 @@ export class Fleet {
     };
   }
 
-  /** The whole state as snapshot bytes (see engine/fleet-snapshot.ts). Pending events are not included. */
+  /**
+   * The whole state as snapshot bytes (see engine/fleet-snapshot.ts), encoded in the calling thread. Pending events
+   * are not included. The engine's periodic snapshot copies the state with {@link snapshotSource} instead and encodes
+   * it in a worker (engine/snapshot-encoder.ts).
+   */
   toSnapshot(): Uint8Array {
-    return encodeFleetSnapshot(this.toColumns());
+    const capture = this.snapshotSource().capture(new CaptureMirrors());
+    return encodeFleetSnapshot(columnsOfCapture(capture, new CaptureDictionary()));
+  }
+
+  /** Copies of the state for a snapshot (engine/fleet-capture.ts); valid until the fleet changes. */
+  snapshotSource(): FleetSnapshotSource {
+    return new FleetSnapshotSource({
+      index: this.index,
+      doctors: this.doctors,
+      unplaced: this.unplaced,
+      specializations: this.specializations,
+      clinicIds: this.clinicIds,
+      counters: this.counters,
+      offlineAfterMs: this.offlineAfterMs,
+    });
   }
 
   /**
@@ -552,75 +580,6 @@ export class Fleet {
       fleet.specializations.setOverflow(columns.ids[i] as string, names);
     for (const name of COUNTER_NAMES) fleet.counters[name] = columns.counters[name] ?? 0;
     return fleet;
-  }
-
-  private toColumns(): FleetColumns {
-    const index = this.index;
-    const doctors = this.doctors;
-    const placed = index.size;
-    const n = placed + this.unplaced.size;
-    const f64 = (length: number): Float64Array => new Float64Array(length);
-    const columns: FleetColumns = {
-      resolution: index.resolution,
-      offlineAfterMs: this.offlineAfterMs,
-      placed,
-      // Filled by push: `new Array(n)` of a million would be a slow dictionary-mode array.
-      ids: [],
-      specializations: [...this.specializations.taggedNames],
-      clinics: [...this.clinicIds],
-      status: new Uint8Array(n),
-      offlineReason: new Uint8Array(n),
-      statusBeforeOffline: new Uint8Array(n),
-      tags: new Uint32Array(n),
-      clinic: new Int32Array(n),
-      rating: f64(n),
-      lat: f64(placed),
-      lng: f64(placed),
-      heading: f64(placed),
-      speed: f64(placed),
-      accuracy: f64(placed),
-      battery: f64(placed),
-      lastFixAt: f64(placed),
-      lastSeenAt: f64(placed),
-      seq: f64(placed),
-      cells: [],
-      cell: new Int32Array(placed),
-      overflow: [],
-      counters: { ...this.counters },
-    };
-    // Placed doctors in cell order: the index exports its cell records sequentially, and a restore in this order
-    // fills one cell at a time.
-    const slots = new Int32Array(placed);
-    columns.cells = index.exportPoints({
-      slots,
-      lat: columns.lat,
-      lng: columns.lng,
-      status: columns.status,
-      cell: columns.cell,
-    });
-    let i = 0;
-    for (; i < placed; i++) {
-      const slot = slots[i] as number;
-      const id = index.idAt(slot);
-      columns.ids.push(id);
-      columns.tags[i] = index.tagsAt(slot);
-      doctors.exportRow(slot, columns, i);
-      const overflow = this.specializations.overflowOf(id);
-      if (overflow !== undefined) columns.overflow.push([i, overflow]);
-    }
-    for (const [id, doctor] of this.unplaced) {
-      columns.ids.push(id);
-      columns.status[i] = doctor.status;
-      columns.offlineReason[i] = doctor.offlineReason;
-      columns.statusBeforeOffline[i] = doctor.statusBeforeOffline;
-      columns.tags[i] = doctor.tags;
-      columns.clinic[i] = doctor.clinic;
-      columns.rating[i] = doctor.rating;
-      const overflow = this.specializations.overflowOf(id);
-      if (overflow !== undefined) columns.overflow.push([i, overflow]);
-      i++;
-    }
-    return columns;
   }
 
   /** Puts a doctor with no position into the index; returns the slot with the doctor's data initialised. */

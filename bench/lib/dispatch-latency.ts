@@ -40,8 +40,22 @@ const BENCH = 'dispatch';
 const SERVER = fileURLToPath(new URL('./dispatch-latency-server.ts', import.meta.url));
 /** Doctors in the fleet. */
 const DOCTORS = 100_000;
-/** Booking rates measured, per second, in this order on one server. */
-const RATES = [100, 200, 1_000];
+/**
+ * Booking rates measured, per second, in this order on one server; DISPATCH_LATENCY_RATES (comma-separated) measures
+ * others, e.g. only 1000 while profiling.
+ */
+const RATES = listFromEnvironment('DISPATCH_LATENCY_RATES', ['100', '200', '1000']).map((rate) => {
+  const value = Number(rate);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`DISPATCH_LATENCY_RATES: ${rate} is not a rate`);
+  return value;
+});
+/** Stores measured: postgres and pglite, or those DISPATCH_LATENCY_STORES names. */
+const STORES = listFromEnvironment('DISPATCH_LATENCY_STORES', ['postgres', 'pglite']);
+
+function listFromEnvironment(name: string, fallback: string[]): string[] {
+  const value = process.env[name];
+  return value === undefined || value.trim() === '' ? fallback : value.split(',').map((item) => item.trim());
+}
 /** Timed bookings per second at most (the rest of the rate is background load). */
 const MAX_SAMPLES_PER_SECOND = 100;
 /** Seconds of load before the timed part (JIT, connection pools, caches). */
@@ -78,7 +92,10 @@ async function startServer(environment: Record<string, string>): Promise<Server>
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['KAFKA_BROKERS', 'DATABASE_URL', 'REDIS_URL']) delete env[name];
   Object.assign(env, environment);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+  // DISPATCH_LATENCY_PROFILE_DIR: the server writes a CPU profile there when it stops (open it in Chrome DevTools).
+  const profileDir = process.env['DISPATCH_LATENCY_PROFILE_DIR'];
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', SERVER], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -447,7 +464,9 @@ async function measureStore(
 export const latencySection: DispatchBenchSection = {
   name: 'latency',
   async run(context: BenchContext): Promise<void> {
-    const { databaseUrl } = serviceUrls(context.reporter);
+    const { databaseUrl } = STORES.includes('postgres')
+      ? serviceUrls(context.reporter)
+      : { databaseUrl: undefined };
     if (databaseUrl) {
       await measureStore(context, 'postgres', { DATABASE_URL: databaseUrl }, async (patientId) => {
         // The bench's bookings would otherwise stay in the shared database; their history and notifications cascade.
@@ -459,9 +478,10 @@ export const latencySection: DispatchBenchSection = {
           await client.end();
         }
       });
-    } else {
+    } else if (STORES.includes('postgres')) {
       context.reporter.note('dispatch latency: no DATABASE_URL, PostgreSQL skipped');
     }
-    await measureStore(context, 'pglite', { PGLITE_IN_MEMORY: 'true' }, async () => {});
+    if (STORES.includes('pglite'))
+      await measureStore(context, 'pglite', { PGLITE_IN_MEMORY: 'true' }, async () => {});
   },
 };

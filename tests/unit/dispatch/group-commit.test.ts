@@ -65,14 +65,17 @@ describe('group commit', () => {
     expect(writer.groups).toEqual([['busy'], ['u1', 'r1'], ['r2', 'r1'], ['other-kind']]);
   });
 
-  it('keeps to the largest group and to the statements in flight', async () => {
+  it('keeps the last slot for urgent writes, and keeps to the largest group', async () => {
     const writer = heldWriter();
     const commit = new GroupCommit(writer.write, { maxInFlight: 2, maxGroup: 2 });
-    const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => commit.submit(item(id)));
-    expect(writer.groups).toEqual([['a'], ['b']]);
+    const routine = ['a', 'b', 'c', 'd', 'e'].map((id) => commit.submit(item(id)));
+    // One routine statement at a time: the second slot waits for an urgent write.
+    expect(writer.groups).toEqual([['a']]);
+    const urgent = commit.submit(item('u', { urgent: true }));
+    expect(writer.groups).toEqual([['a'], ['u']]);
     await writer.releaseAll();
-    await Promise.all(all);
-    expect(writer.groups).toEqual([['a'], ['b'], ['c', 'd'], ['e', 'f']]);
+    await Promise.all([...routine, urgent]);
+    expect(writer.groups).toEqual([['a'], ['u'], ['b', 'c'], ['d', 'e']]);
   });
 
   it('answers each write: refused ones reject with their own error, a failed statement is split until it is found', async () => {
