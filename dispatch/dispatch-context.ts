@@ -39,6 +39,8 @@ export interface DispatchContext {
   solver: AssignmentSolver;
   logger: Logger;
   metrics: Metrics | undefined;
+  /** When the tick last looked for held doctors gone offline (timers.ts releaseOfflineDoctors), ms. */
+  offlineCheckedAt?: number;
 }
 
 /** How long a doctor has to answer an offer of this booking, ms. */

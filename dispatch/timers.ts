@@ -67,11 +67,22 @@ export async function departScheduled(context: DispatchContext, now: number): Pr
 }
 
 /**
+ * How often held doctors are checked for having gone offline, ms. The fleet calls a doctor offline only after a
+ * minute of silence, so a second more is nothing, while checking on every tick (100 ms) read every held doctor ten
+ * times a second — at 20k held doctors, 7 % of the server's time.
+ */
+export const OFFLINE_CHECK_INTERVAL_MS = 1_000;
+
+/**
  * A doctor the fleet shows offline (off duty, or silent past the offline timeout) while holding an offered, assigned
  * or en_route booking loses it: the booking searches again (reason `reassigned:doctor_offline`), the doctor stays
  * eligible for it once back. A visit under way (arrived, in progress) is left alone: the doctor is with the patient.
+ * Runs at most once per {@link OFFLINE_CHECK_INTERVAL_MS} of `now` (again at once if time went back).
  */
 export async function releaseOfflineDoctors(context: DispatchContext, now: number): Promise<number> {
+  const last = context.offlineCheckedAt;
+  if (last !== undefined && now >= last && now - last < OFFLINE_CHECK_INTERVAL_MS) return 0;
+  context.offlineCheckedAt = now;
   const fleet = context.live.fleet;
   const isGone = (booking: Booking) =>
     (booking.status === 'offered' || booking.status === 'assigned' || booking.status === 'en_route') &&

@@ -200,6 +200,21 @@ describe('offers', () => {
 });
 
 describe('a doctor going offline', () => {
+  it('looks for held doctors gone offline once a second, not on every tick', async () => {
+    const { harness, booking } = await offeredToFirst();
+    await harness.dispatcher.accept(booking.id, 'first', doctorActor('first'));
+    harness.advance(60_000);
+    await harness.tick();
+    harness.moveDoctor('second', 2);
+    harness.live.fleet.setDuty('first', false, harness.now());
+    harness.advance(500);
+    expect((await harness.tick()).offlineReleased).toBe(0);
+    expect((await harness.dispatcher.get(booking.id)).status).toBe('en_route');
+    harness.advance(500);
+    expect((await harness.tick()).offlineReleased).toBe(1);
+    expect((await harness.dispatcher.get(booking.id)).status).not.toBe('en_route');
+  });
+
   it('re-dispatches the booking of a doctor who went silent while en route', async () => {
     const { harness, booking } = await offeredToFirst();
     await harness.dispatcher.accept(booking.id, 'first', doctorActor('first'));
