@@ -2,7 +2,7 @@ import type { Booking, BookingChange, BookingStatus, DispatchService } from '../
 import { FINAL_STATUSES } from '../../dispatch/booking-types.ts';
 import type { DoctorView } from '../../engine/fleet.ts';
 import { etaSeconds } from '../../geo/eta.ts';
-import type { TrafficField } from '../../geo/traffic-field.ts';
+import type { LatLng, TrafficField } from '../../geo/traffic-field.ts';
 
 /** The assigned doctor's position, as the first frame carries it. */
 export interface DoctorPosition {
@@ -62,6 +62,8 @@ export interface TrackHubOptions {
   minPositionIntervalMs?: number;
   /** How often the tracked doctors are checked for new fixes, ms; 0: no timer, the owner calls {@link TrackHub.tick}. */
   tickMs?: number;
+  /** The ETA (seconds, may throw on bad coordinates). Default geo/eta.ts `etaSeconds`; tests count its calls. */
+  eta?: (traffic: TrafficField, from: LatLng, to: LatLng, now: number) => number;
 }
 
 /** Statuses in which the patient follows the doctor on the map. */
@@ -71,8 +73,20 @@ interface WatcherState {
   /** False until the first frame went out; changes meanwhile wait in `buffered`. */
   ready: boolean;
   buffered: BookingChange[];
-  pending: PositionFrame | undefined;
+  pending: NewFix | undefined;
   lastPositionAt: number;
+}
+
+/**
+ * A fix of the tracked doctor not yet reported, shared by the booking's sockets. Its frame, and so its ETA (the costly
+ * part, ≈ 30 µs), is built when the first socket is due to send it: a doctor sending a fix every tick to a socket
+ * throttled to one frame a second would otherwise have most ETAs computed for nothing.
+ */
+interface NewFix {
+  position: DoctorPosition & LatLng;
+  /** The fix's phone time, ms. */
+  at: number;
+  frame: PositionFrame | undefined;
 }
 
 interface Tracked {
@@ -87,18 +101,21 @@ interface Tracked {
  * `status` frame for every change of the booking (DispatchService.onChange) and a `position` frame when the assigned
  * doctor moves. Movement is found by a per-tick check of `lastFixAt` of the doctors of tracked bookings only — a few
  * map lookups per tick, whatever the fleet's size. Positions are throttled per socket: at most one per
- * `minPositionIntervalMs`, the latest position winning (a socket never receives a backlog of stale positions).
+ * `minPositionIntervalMs`, the latest position winning (a socket never receives a backlog of stale positions). The
+ * ETA of a position is computed only when a socket is due to send it, once for all the sockets of its booking.
  */
 export class TrackHub {
   private readonly byBooking = new Map<string, Tracked>();
   private readonly wallClock: () => number;
   private readonly minIntervalMs: number;
+  private readonly eta: NonNullable<TrackHubOptions['eta']>;
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TrackHubOptions) {
     this.wallClock = options.wallClock ?? Date.now;
     this.minIntervalMs = options.minPositionIntervalMs ?? 1000;
+    this.eta = options.eta ?? etaSeconds;
   }
 
   /** Bookings with at least one watcher. */
@@ -136,12 +153,12 @@ export class TrackHub {
   tick(): void {
     const wall = this.wallClock();
     for (const tracked of this.byBooking.values()) {
-      const frame = this.newPosition(tracked);
+      const fix = this.newFix(tracked);
       for (const [watcher, state] of tracked.watchers) {
         if (!state.ready) continue;
-        if (frame) state.pending = frame;
+        if (fix) state.pending = fix;
         if (state.pending && wall - state.lastPositionAt >= this.minIntervalMs) {
-          watcher.send(state.pending);
+          watcher.send(this.frameOf(tracked, state.pending));
           state.pending = undefined;
           state.lastPositionAt = wall;
         }
@@ -220,20 +237,31 @@ export class TrackHub {
     if (this.byBooking.size === 0) this.stopTimer();
   }
 
-  /** The position frame when the tracked booking's doctor has a fix not yet reported, else undefined. */
-  private newPosition(tracked: Tracked): PositionFrame | undefined {
+  /** The tracked booking's doctor's fix when it is one not yet reported, else undefined. No ETA yet. */
+  private newFix(tracked: Tracked): NewFix | undefined {
     const booking = tracked.booking;
     if (!booking) return undefined;
     const doctor = this.doctorOf(booking);
     if (!doctor || doctor.lastFixAt === tracked.lastFixAt) return undefined;
     tracked.lastFixAt = doctor.lastFixAt;
-    const eta = this.etaOf(doctor, booking);
-    return {
+    return { position: positionOf(doctor), at: doctor.lastFixAt ?? this.options.clock(), frame: undefined };
+  }
+
+  /**
+   * The position frame of `fix`, built once for all the booking's sockets: the ETA is from the fix's position to the
+   * booking as it is now (0 once arrived), at the engine's time of sending.
+   */
+  private frameOf(tracked: Tracked, fix: NewFix): PositionFrame {
+    if (fix.frame) return fix.frame;
+    // A fix is only pending while the booking has a doctor on the way (onChange drops it otherwise).
+    const eta = tracked.booking ? this.etaOf(fix.position, tracked.booking) : undefined;
+    fix.frame = {
       type: 'position',
-      ...positionOf(doctor),
+      ...fix.position,
       ...(eta === undefined ? {} : { etaSeconds: eta }),
-      at: doctor.lastFixAt ?? this.options.clock(),
+      at: fix.at,
     };
+    return fix.frame;
   }
 
   /** The booking's doctor with a position, while the patient follows them; undefined otherwise. */
@@ -245,10 +273,10 @@ export class TrackHub {
   }
 
   /** Whole seconds to the address; 0 once the doctor has arrived. */
-  private etaOf(doctor: { lat: number; lng: number }, booking: Booking): number | undefined {
+  private etaOf(doctor: LatLng, booking: Booking): number | undefined {
     if (booking.status === 'arrived') return 0;
     try {
-      return Math.round(etaSeconds(this.options.traffic(), doctor, booking, this.options.clock()));
+      return Math.round(this.eta(this.options.traffic(), doctor, booking, this.options.clock()));
     } catch {
       // Coordinates are checked where they enter; an ETA that cannot be computed is left out rather than guessed.
       return undefined;

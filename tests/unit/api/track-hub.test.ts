@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TrackHub, type TrackFrame, type TrackWatcher } from '../../../api/tracking/track-hub.ts';
+import {
+  TrackHub,
+  type TrackFrame,
+  type TrackHubOptions,
+  type TrackWatcher,
+} from '../../../api/tracking/track-hub.ts';
 import type { Booking, BookingRequest } from '../../../dispatch/booking-types.ts';
 import type { DoctorView } from '../../../engine/fleet.ts';
 import { etaSeconds } from '../../../geo/eta.ts';
@@ -46,10 +51,18 @@ afterEach(() => {
   for (const hub of hubs.splice(0)) hub.stop();
 });
 
-/** `readOf` replaces the hub's read of a booking (to hold it back); the dispatcher's own `get` by default. */
-function setup(readOf?: (dispatch: FakeDispatch) => (id: string) => Promise<Booking>) {
+/**
+ * `readOf` replaces the hub's read of a booking (to hold it back); the dispatcher's own `get` by default. `eta`
+ * replaces the ETA function.
+ */
+function setup(
+  options: {
+    readOf?: (dispatch: FakeDispatch) => (id: string) => Promise<Booking>;
+    eta?: TrackHubOptions['eta'];
+  } = {},
+) {
   const dispatch = new FakeDispatch(() => BOOKING_NOW);
-  const get = readOf?.(dispatch);
+  const get = options.readOf?.(dispatch);
   const fleet = new FakeFleet();
   const traffic = new TrafficField();
   let wall = 1_000_000;
@@ -60,6 +73,7 @@ function setup(readOf?: (dispatch: FakeDispatch) => (id: string) => Promise<Book
     clock: () => BOOKING_NOW,
     wallClock: () => wall,
     tickMs: 0,
+    ...(options.eta ? { eta: options.eta } : {}),
   });
   hubs.push(hub);
   const book = () =>
@@ -215,6 +229,49 @@ describe('TrackHub', () => {
     expect(positions()).toEqual([55.8]);
   });
 
+  it('computes the ETA only for frames it sends, once per fix for all the sockets of a booking', async () => {
+    // Regression: the ETA was computed on every new fix, though the throttle sends at most one position a second.
+    const etaCalls: { lat: number }[] = [];
+    const eta: NonNullable<TrackHubOptions['eta']> = (traffic, from, to, now) => {
+      etaCalls.push({ lat: from.lat });
+      return etaSeconds(traffic, from, to, now);
+    };
+    const { dispatch, fleet, traffic, hub, book, settle, advance } = setup({ eta });
+    const booking = await book();
+    await dispatch.assign(booking.id, 'doc-1', SYSTEM);
+    fleet.move('doc-1', 55.7, 37.5, BOOKING_NOW);
+    const first = new RecordingWatcher();
+    const second = new RecordingWatcher();
+    hub.watch(booking.id, first);
+    hub.watch(booking.id, second);
+    await settle();
+    // One ETA per state frame.
+    expect(etaCalls).toHaveLength(2);
+
+    // A new fix every 200 ms for two seconds: ten fixes, a frame a second to each socket.
+    const lats = Array.from({ length: 10 }, (_, index) => 55.7 + (index + 1) / 1000);
+    lats.forEach((lat, index) => {
+      advance(200);
+      fleet.move('doc-1', lat, 37.5, BOOKING_NOW + (index + 1) * 200);
+      hub.tick();
+    });
+    const positions = (watcher: RecordingWatcher) =>
+      watcher.frames.flatMap((frame) => (frame.type === 'position' ? [frame] : []));
+    expect(positions(first).map((frame) => frame.lat)).toEqual([lats[4], lats[9]]);
+    expect(positions(second)).toEqual(positions(first));
+    for (const frame of positions(first)) {
+      expect(frame.etaSeconds).toBe(expectedEta(traffic, { lat: frame.lat, lng: 37.5 }));
+    }
+    // The two frames sent, each computed once for both sockets; none for the eight fixes that were overtaken.
+    expect(etaCalls.slice(2)).toEqual([{ lat: lats[4] }, { lat: lats[9] }]);
+
+    // Fixes while no socket is due cost no ETA at all.
+    advance(200);
+    fleet.move('doc-1', 55.8, 37.5, BOOKING_NOW + 3000);
+    hub.tick();
+    expect(etaCalls).toHaveLength(4);
+  });
+
   it('sends the final status, then finishes the watcher and stops tracking the booking', async () => {
     const { dispatch, hub, book, settle } = setup();
     const booking = await book();
@@ -253,10 +310,12 @@ describe('TrackHub', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let snapshot: Booking | undefined;
-    const { dispatch, hub, book, settle } = setup((fake) => async (id) => {
-      snapshot ??= await fake.get(id);
-      await gate;
-      return readsNew ? fake.get(id) : snapshot;
+    const { dispatch, hub, book, settle } = setup({
+      readOf: (fake) => async (id) => {
+        snapshot ??= await fake.get(id);
+        await gate;
+        return readsNew ? fake.get(id) : snapshot;
+      },
     });
     const booking = await book();
     const watcher = new RecordingWatcher();
