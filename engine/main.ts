@@ -334,7 +334,7 @@ export async function startApplication(
       trackSocketRoute({ hub: trackHub, dispatch, tokens: verifiedTokens, doctorIdOfUser }),
       liveSocketRoute({ hub: live, tokens, metrics: liveMetrics }),
     ],
-    onFinished: auditRecorder(tokens, (entry) => audit.append(entry)),
+    onFinished: auditRecorder(verifiedTokens, (entry) => audit.append(entry)),
     rateLimit,
     authenticate: bearerPrincipal(verifiedTokens),
     ...(config.CORS_ORIGINS === undefined ? {} : { cors: config.CORS_ORIGINS }),

@@ -1,7 +1,7 @@
 import type { AuditEntry } from '../../engine/audit-log.ts';
 import type { Method } from '../router.ts';
-import type { AccessTokens } from './tokens.ts';
 import { bearerOf } from './tokens.ts';
+import type { VerifiedTokens } from './verified-tokens.ts';
 
 /** A finished HTTP request, as the server reports it to {@link auditRecorder}. */
 export interface FinishedRequest {
@@ -24,11 +24,13 @@ const STATE_CHANGING = new Set<Method | string>(['POST', 'PUT', 'PATCH', 'DELETE
  * Turns finished requests into audit entries: every POST, PUT, PATCH and DELETE, successful or not, with who made it
  * (the bearer token's user and role when it verifies; null otherwise — the entry is still written), the target (the
  * route's `:id`, or the `id` of what a 201 created), status and address. Entries go to `append` (a buffered
- * {@link AuditLog}): recording never delays the response. The token is verified again here so that routes need not
- * report their principal; an HS256 check costs microseconds.
+ * {@link AuditLog}): recording never delays the response. The principal comes from `tokens`, which must be the
+ * server's own cache of verified tokens (the one its `authenticate` checks every request's bearer with): the token
+ * of a request the server authenticated is found there, not verified a second time, and routes need not report their
+ * principal. The parameter's type is the cache class, so that the raw `AccessTokens` cannot be passed instead.
  */
 export function auditRecorder(
-  tokens: AccessTokens,
+  tokens: VerifiedTokens,
   append: (entry: AuditEntry) => void,
   clock: () => number = Date.now,
 ): (finished: FinishedRequest) => Promise<void> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { auditRecorder } from '../../../api/auth/audit.ts';
+import { VerifiedTokens } from '../../../api/auth/verified-tokens.ts';
 import type { AuditEntry } from '../../../engine/audit-log.ts';
 import { BOOKING_BODY, bookingFixture, fieldsOf, testTokens, USERS } from '../../support/booking-fixture.ts';
 
@@ -310,7 +311,7 @@ describe('price estimate and audit', () => {
     const reply = await call('alice', 'POST', '/v1/bookings', BOOKING_BODY);
     const entries: AuditEntry[] = [];
     await auditRecorder(
-      testTokens(),
+      new VerifiedTokens(testTokens()),
       (entry) => entries.push(entry),
       () => 1,
     )({
