@@ -11,6 +11,12 @@
  * Reported per (size, backup): stall_max_ms (the longest over the rounds), stall_p50_ms (median over the rounds of each
  * round's longest), saved_ms (median from the call to the saved snapshot), bytes. Backups: `file` (the embedded
  * default, a temporary directory) and `redis` (REDIS_URL, or the project's native Redis; skipped when none).
+ *
+ * The probe also sees the loop wait for a core it shares with other processes (and with the snapshot's own worker):
+ * after each round it runs as long again with no snapshot, and idle_stall_p50_ms / idle_stall_max_ms report what it
+ * sees then — the machine's share of the figures above. capture_ms is the synchronous copy of the fleet alone
+ * (Fleet.snapshotSource().capture with warm mirrors; min and median of the rounds), the part of the stall that is the
+ * snapshot's own work.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +30,7 @@ import { Engine } from '../engine/engine.ts';
 import { InProcessBus } from '../engine/in-process-bus.ts';
 import { createLogger } from '../engine/logger.ts';
 import { Metrics } from '../engine/metrics.ts';
+import { CaptureMirrors } from '../engine/snapshot-strings.ts';
 import type { Bench } from './lib/bench.ts';
 import { doctorId, syntheticCity } from './lib/city.ts';
 import { collectGarbage } from './lib/harness.ts';
@@ -31,9 +38,16 @@ import { seededRandom } from './lib/random.ts';
 import { serviceUrls } from './lib/services.ts';
 
 const BENCH = 'snapshot';
-const ROUNDS = 5;
+const ROUNDS = 7;
 const DETECTORS = 2_000;
 const SPECIALIZATIONS = ['therapist', 'pediatrician', 'surgeon', 'cardiologist', 'neurologist'];
+
+/** Runs the probe for `ms` with nothing else to do; returns its longest gap. */
+async function idleStall(ms: number): Promise<number> {
+  const probe = stallProbe();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return probe.stop();
+}
 
 /** Longest gap between consecutive setImmediate callbacks from start() to stop(), ms. */
 function stallProbe(): { stop: () => number } {
@@ -133,10 +147,22 @@ const bench: Bench = {
           await redis.ready();
           backups.push(redis);
         } else reporter.note('no Redis: the redis backup is skipped');
+        const mirrors = new CaptureMirrors();
+        engine.fleet.snapshotSource().capture(mirrors);
+        const captures: number[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          collectGarbage();
+          const started = performance.now();
+          engine.fleet.snapshotSource().capture(mirrors);
+          captures.push(performance.now() - started);
+        }
+        reporter.add(BENCH, 'capture', 'capture_min_ms', Math.min(...captures), 'ms', { size });
+        reporter.add(BENCH, 'capture', 'capture_p50_ms', median(captures), 'ms', { size });
         let ts = 2;
         let offset = 0;
         for (const backup of backups) {
           const stalls: number[] = [];
+          const idle: number[] = [];
           const saved: number[] = [];
           let bytes = 0;
           // One untimed round first: the first snapshot of a process also pays for loading and warming up code.
@@ -166,15 +192,20 @@ const bench: Bench = {
             if (round === 0) continue;
             stalls.push(stall);
             saved.push(elapsed);
+            collectGarbage();
+            idle.push(await idleStall(elapsed));
             const loaded = await backup.load();
             bytes = loaded?.fleet.byteLength ?? 0;
           }
           const parameters = { size, backup: backup.kind };
           reporter.add(BENCH, 'saveSnapshot', 'stall_max_ms', Math.max(...stalls), 'ms', parameters);
           reporter.add(BENCH, 'saveSnapshot', 'stall_p50_ms', median(stalls), 'ms', parameters);
+          reporter.add(BENCH, 'saveSnapshot', 'idle_stall_p50_ms', median(idle), 'ms', parameters);
+          reporter.add(BENCH, 'saveSnapshot', 'idle_stall_max_ms', Math.max(...idle), 'ms', parameters);
           reporter.add(BENCH, 'saveSnapshot', 'saved_ms', median(saved), 'ms', parameters);
           reporter.add(BENCH, 'saveSnapshot', 'fleet_bytes', bytes, 'B', parameters);
-          reporter.note(`${backup.kind}: stalls ${stalls.map((stall) => stall.toFixed(1)).join(', ')} ms`);
+          const list = (values: number[]) => values.map((value) => value.toFixed(1)).join(', ');
+          reporter.note(`${backup.kind}: stalls ${list(stalls)} ms; idle ${list(idle)} ms`);
         }
         await engine.stop();
         for (const backup of backups) await backup.close();

@@ -10,11 +10,13 @@ export class FileBackup implements Backup {
 
   constructor(private readonly path: string) {}
 
-  async save(envelope: SnapshotEnvelope): Promise<void> {
+  /** Writes `encoded` (or the envelope encoded here) to a temporary file, then renames it over the snapshot. */
+  async save(envelope: SnapshotEnvelope, encoded?: Uint8Array): Promise<void> {
     const temporary = `${this.path}.tmp`;
     try {
       await mkdir(dirname(this.path), { recursive: true });
-      await writeFile(temporary, encodeEnvelope(envelope));
+      // writeFile hands the bytes to the thread pool in chunks: the event loop copies nothing.
+      await writeFile(temporary, encoded ?? encodeEnvelope(envelope));
       await rename(temporary, this.path);
       this.healthy = true;
     } catch (error) {

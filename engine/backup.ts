@@ -23,8 +23,12 @@ export interface SnapshotEnvelope {
 export interface Backup {
   /** `redis` or `file`, for /readyz and logs. */
   readonly kind: string;
-  /** Stores the envelope, replacing the previous one atomically. Throws when the backing store is unreachable. */
-  save(envelope: SnapshotEnvelope): Promise<void>;
+  /**
+   * Stores the envelope, replacing the previous one atomically. `encoded`, when given, is the envelope's bytes as
+   * {@link encodeEnvelope} gives them, already encoded off the event loop: the backup writes them as they are. Throws
+   * when the backing store is unreachable.
+   */
+  save(envelope: SnapshotEnvelope, encoded?: Uint8Array): Promise<void>;
   /** The last saved envelope, or undefined if there is none. Throws ENGINE_INVALID_SNAPSHOT if it cannot be decoded. */
   load(): Promise<SnapshotEnvelope | undefined>;
   /** Health: `degraded` while the backing store is unreachable. */
@@ -33,11 +37,25 @@ export interface Backup {
 }
 
 // Records (structures) off: the envelope is written rarely and must decode without shared structure state.
-const packr = new Packr({ useRecords: false, moreTypes: true });
+const PACKR_OPTIONS = { useRecords: false, moreTypes: true } as const;
+const packr = new Packr(PACKR_OPTIONS);
 
 /** Encodes an envelope as msgpack. */
 export function encodeEnvelope(envelope: SnapshotEnvelope): Uint8Array {
   return packr.pack(envelope);
+}
+
+/**
+ * Encodes an envelope as {@link encodeEnvelope} does, into a buffer that nothing else is written into, so that the
+ * bytes can be transferred to another thread. The fleet is the last field of the map, so its bytes are the last
+ * `envelope.fleet.byteLength` bytes of the result (engine/snapshot-encoder.ts takes them from there).
+ */
+export function encodeEnvelopeAlone(envelope: SnapshotEnvelope): Uint8Array<ArrayBuffer> {
+  const { version, takenAt, positions, traffic, fleet } = envelope;
+  const sized = new Packr(PACKR_OPTIONS);
+  // Room for the fleet plus the small parts; msgpackr moves to a larger buffer of its own if the traffic outgrows it.
+  sized.useBuffer(new Uint8Array(fleet.byteLength + (1 << 20)));
+  return sized.pack({ version, takenAt, positions, traffic, fleet }) as Uint8Array<ArrayBuffer>;
 }
 
 /**

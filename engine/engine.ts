@@ -11,6 +11,7 @@ import { DOCTOR_STATUSES, Fleet, type FleetEvent, type Fix, type FleetOptions } 
 import type { LocationHistory } from './location-history.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { type EncodedSnapshot, SnapshotEncoder, type SnapshotSubject } from './snapshot-encoder.ts';
 
 /** Options of {@link Engine}. */
 export interface EngineOptions {
@@ -36,6 +37,11 @@ export interface EngineOptions {
    * lat/lng. Must be cheap: it runs for every such reading.
    */
   sensorPosition?: (detectorId: string) => LatLng | undefined;
+  /**
+   * Encodes the periodic snapshots off the event loop (engine/snapshot-encoder.ts); default: a SnapshotEncoder with
+   * its own worker thread, stopped by {@link Engine.stop}.
+   */
+  snapshotEncoder?: SnapshotEncoder;
 }
 
 /** Called after a snapshot reached the backup, with the stream positions it covers (ingest commits them). */
@@ -59,11 +65,21 @@ export class Engine {
   private snapshotInFlight: Promise<void> | undefined;
   private pendingEvents: FleetEvent[] = [];
   private nextPruneAt = 0;
+  private readonly encoder: SnapshotEncoder;
+  private readonly snapshotSubject: SnapshotSubject = {
+    fleet: () => this.fleet,
+    envelopeParts: () => ({
+      takenAt: this.clock(),
+      positions: this.appliedPositions(),
+      traffic: this.traffic.toSnapshot(),
+    }),
+  };
 
   constructor(private readonly options: EngineOptions) {
     this.clock = options.clock ?? Date.now;
     this.fleet = new Fleet(options.fleet);
     this.traffic = new TrafficField(options.traffic);
+    this.encoder = options.snapshotEncoder ?? new SnapshotEncoder();
   }
 
   /** The engine's current time. */
@@ -124,7 +140,10 @@ export class Engine {
     this.snapshotListeners.push(listener);
   }
 
-  /** The whole live state with the positions it reflects. */
+  /**
+   * The whole live state with the positions it reflects, encoded in the calling thread (a pause of the event loop
+   * proportional to the fleet; {@link saveSnapshot} encodes off it).
+   */
   snapshot(): SnapshotEnvelope {
     return {
       version: 1,
@@ -152,21 +171,24 @@ export class Engine {
 
   /**
    * Saves a snapshot to `backup`, then tells the listeners (one that fails is logged; it does not fail the save). One
-   * save at a time; a call during a save waits for it.
+   * save at a time; a call during a save waits for it. The state and the positions are captured together in one
+   * synchronous step and encoded on the encoder's worker while the engine goes on; a snapshot that cannot be encoded
+   * or stored is counted as failed and logged, and the engine keeps serving from memory.
    */
   async saveSnapshot(backup: Backup): Promise<void> {
     if (this.snapshotInFlight) return this.snapshotInFlight;
     const { metrics, logger } = this.options;
     const run = async () => {
       const stop = metrics.snapshotSeconds.startTimer();
-      const envelope = this.snapshot();
+      let encoded: EncodedSnapshot | undefined;
       try {
-        await backup.save(envelope);
+        encoded = await this.encoder.encode(this.snapshotSubject);
+        await backup.save(encoded.envelope, encoded.bytes);
         metrics.snapshots.inc({ outcome: 'ok' });
       } catch (error) {
         metrics.snapshots.inc({ outcome: 'failed' });
         logger.warn(
-          { err: error, backup: backup.kind },
+          { err: error, backup: backup.kind, stage: encoded === undefined ? 'encode' : 'save' },
           'snapshot not saved; the engine keeps serving from memory',
         );
         return;
@@ -176,7 +198,7 @@ export class Engine {
       for (const listener of this.snapshotListeners) {
         // A commit refused during a rebalance is no reason to fail the snapshot: the next one commits again.
         try {
-          await listener(envelope.positions);
+          await listener(encoded.envelope.positions);
         } catch (error) {
           logger.warn({ err: error }, 'a snapshot listener failed; the next snapshot retries');
         }
@@ -190,6 +212,7 @@ export class Engine {
 
   /** Starts the offline sweep and, when a backup is given, periodic snapshots. */
   start(backup?: Backup, snapshotIntervalMs = 10_000): void {
+    this.encoder.open();
     const sweepMs = this.options.sweepIntervalMs ?? 1_000;
     this.sweepTimer = setInterval(() => void this.sweep(), sweepMs);
     this.sweepTimer.unref();
@@ -222,12 +245,16 @@ export class Engine {
     }
   }
 
-  /** Stops the timers; waits for a snapshot in progress. */
+  /**
+   * Stops the timers; waits for a snapshot in progress, then stops the snapshot worker (a snapshot saved after this is
+   * encoded in the calling thread).
+   */
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer);
     clearInterval(this.snapshotTimer);
     clearInterval(this.historyTimer);
     await this.snapshotInFlight;
+    await this.encoder.close();
     await this.flushHistory();
     await this.flushEvents();
   }
