@@ -40,32 +40,39 @@ describe.each(storeImplementations)('store: %s', (_name, open) => {
   });
 
   it('commits a transaction and rolls back one that throws', async () => {
-    await store.transaction(async (sql) => {
-      await sql.query(`INSERT INTO fleet.doctors (id, specializations) VALUES ($1, $2)`, [
-        `tx-ok-${table}`,
-        ['therapist'],
-      ]);
-    });
-    await expect(
-      store.transaction(async (sql) => {
-        await sql.query(`INSERT INTO fleet.doctors (id) VALUES ($1)`, [`tx-bad-${table}`]);
-        throw new Error('abort');
-      }),
-    ).rejects.toThrow('abort');
-    const rows = await store.query<{ id: string; specializations: string[] }>(
-      'SELECT id, specializations FROM fleet.doctors WHERE id LIKE $1 ORDER BY id',
-      [`tx-%-${table}`],
+    const rows = `${table}_tx`;
+    await store.exec(
+      `CREATE TABLE ${rows} (id text PRIMARY KEY, tags text[] NOT NULL DEFAULT '{}',
+         rating real CHECK (rating IS NULL OR (rating >= 0 AND rating <= 5)))`,
     );
-    expect(rows.rows).toEqual([{ id: `tx-ok-${table}`, specializations: ['therapist'] }]);
-    await store.query('DELETE FROM fleet.doctors WHERE id LIKE $1', [`tx-%-${table}`]);
+    try {
+      await store.transaction(async (sql) => {
+        await sql.query(`INSERT INTO ${rows} (id, tags) VALUES ($1, $2)`, ['ok', ['therapist']]);
+      });
+      await expect(
+        store.transaction(async (sql) => {
+          await sql.query(`INSERT INTO ${rows} (id) VALUES ($1)`, ['bad']);
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      // A statement the database refuses changes nothing either.
+      await expect(
+        store.query(`INSERT INTO ${rows} (id, rating) VALUES ($1, 7)`, ['rated']),
+      ).rejects.toThrow();
+      const result = await store.query<{ id: string; tags: string[] }>(
+        `SELECT id, tags FROM ${rows} ORDER BY id`,
+      );
+      expect(result.rows).toEqual([{ id: 'ok', tags: ['therapist'] }]);
+    } finally {
+      await store.exec(`DROP TABLE IF EXISTS ${rows}`);
+    }
   });
 
-  it('rejects a rating outside 0..5 and changes nothing', async () => {
-    await expect(
-      store.query(`INSERT INTO fleet.doctors (id, rating) VALUES ($1, 7)`, [`bad-${table}`]),
-    ).rejects.toThrow();
-    const rows = await store.query('SELECT 1 FROM fleet.doctors WHERE id = $1', [`bad-${table}`]);
-    expect(rows.rows).toEqual([]);
+  it('has dropped the roster table doctor profiles replaced', async () => {
+    const result = await store.query<{ name: string | null }>(
+      `SELECT to_regclass('fleet.doctors')::text AS name`,
+    );
+    expect(result.rows).toEqual([{ name: null }]);
   });
 
   it('pings', async () => {
