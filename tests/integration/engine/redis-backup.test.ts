@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeEnvelope } from '../../../engine/backup.ts';
+import { RedisBackup, REDIS_CHUNK_BYTES } from '../../../engine/backup-redis.ts';
+import { decodeEnvelope, encodeEnvelope, type SnapshotEnvelope } from '../../../engine/backup.ts';
 import { Fleet, type DoctorView } from '../../../engine/fleet.ts';
 import { getJson, startEngineProcess, waitUntilReady } from '../../support/engine-process.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -103,6 +104,62 @@ describe('the Redis backup', () => {
       expect(pick(response.body as DoctorView)).toEqual(pick(expected.get(id)!));
     }
     expect(placed).toBeGreaterThanOrEqual(250);
+  });
+
+  it('writes a snapshot larger than a command part in parts, and readers only ever see a whole one', async () => {
+    const key = `tot:test:snapshot:parts:${process.pid}:${Date.now()}`;
+    const redis = new Redis(redisUrl());
+    const backup = new RedisBackup(redisUrl(), key);
+    cleanups.push(async () => {
+      await backup.close();
+      const leftovers = await redis.keys(`${key}*`);
+      if (leftovers.length > 0) await redis.del(...leftovers);
+      redis.disconnect();
+    });
+    await backup.ready();
+    const envelopeOf = (fill: number, bytes: number): SnapshotEnvelope => ({
+      version: 1,
+      takenAt: fill,
+      positions: { 'tot.fixes': { 0: fill } },
+      fleet: new Uint8Array(bytes).map((_, i) => (i * 7 + fill) & 0xff),
+      traffic: { version: 1, resolution: 8, cells: [], detectors: [] },
+    });
+    const small = envelopeOf(1, 1_000);
+    await backup.save(small);
+    expect(await backup.load()).toEqual(small);
+
+    // 3.5 parts: a SET and three APPENDs under a temporary key, then a rename over the snapshot.
+    const large = envelopeOf(2, Math.floor(REDIS_CHUNK_BYTES * 3.5));
+    const encoded = encodeEnvelope(large);
+    const seen = new Set<number>();
+    let saving = true;
+    const reader = (async () => {
+      while (saving) {
+        const bytes = await redis.getBuffer(key);
+        if (bytes) seen.add(decodeEnvelope(bytes).takenAt);
+      }
+    })();
+    await backup.save(large, encoded);
+    saving = false;
+    await reader;
+    expect([...seen].every((takenAt) => takenAt === 1 || takenAt === 2)).toBe(true);
+    // Buffer.equals: a deep equality over 3.5 MB, element by element, would take seconds.
+    expect(Buffer.from(encoded).equals((await redis.getBuffer(key))!)).toBe(true);
+    expect(await redis.pttl(key)).toBe(-1);
+    expect(await redis.keys(`${key}:*`)).toEqual([]);
+
+    // A part that went missing (the temporary key expired mid-way) fails the save and leaves the snapshot as it was.
+    const client = backup['redis'];
+    const append = client.append.bind(client);
+    let appends = 0;
+    client.append = (async (partial: string, part: Buffer) => {
+      if (++appends === 2) await redis.del(partial);
+      return append(partial, part);
+    }) as typeof client.append;
+    await expect(backup.save(envelopeOf(3, REDIS_CHUNK_BYTES * 3))).rejects.toThrow(
+      /snapshot part lost in Redis/,
+    );
+    expect(decodeEnvelope((await redis.getBuffer(key))!).takenAt).toBe(2);
   });
 
   it('keeps serving while Redis is down, says degraded, and saves again when Redis returns', async () => {
