@@ -38,7 +38,7 @@ export interface GroupCommitOptions {
    * slot is kept for urgent writes. Default 4.
    */
   maxInFlight?: number;
-  /** Writes in one statement at most. Default 200. */
+  /** Writes in one statement at most. Default 64: a group that resolves at once runs its callers back to back, so a larger one holds the event loop longer. */
   maxGroup?: number;
 }
 
@@ -74,7 +74,7 @@ export class GroupCommit<Kind extends string, Item extends GroupItem<Kind>> {
     options: GroupCommitOptions = {},
   ) {
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 4);
-    this.maxGroup = Math.max(1, options.maxGroup ?? 200);
+    this.maxGroup = Math.max(1, options.maxGroup ?? 64);
     this.reserved = this.maxInFlight > 1 ? 1 : 0;
   }
 

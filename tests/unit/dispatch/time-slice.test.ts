@@ -1,0 +1,38 @@
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { TimeSlice } from '../../../dispatch/time-slice.ts';
+
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+describe('time slices', () => {
+  it('lets waiting work run between slices of a long loop, and not within a slice', async () => {
+    const slice = new TimeSlice(2);
+    let ranAt = -1;
+    setImmediate(() => {
+      ranAt = step;
+    });
+    let step = 0;
+    for (; step < 10; step++) {
+      busy(1);
+      await slice.pause();
+    }
+    // Ten steps of 1 ms in slices of 2 ms: the waiting callback ran after the first slice, not at the end.
+    expect(ranAt).toBeGreaterThan(0);
+    expect(ranAt).toBeLessThan(4);
+    expect(slice.pauses).toBeGreaterThanOrEqual(3);
+  });
+
+  it('does not give way while the slice lasts', async () => {
+    const slice = new TimeSlice(1_000);
+    let ran = false;
+    setImmediate(() => {
+      ran = true;
+    });
+    for (let step = 0; step < 100; step++) await slice.pause();
+    expect(ran).toBe(false);
+    expect(slice.pauses).toBe(0);
+  });
+});
