@@ -38,7 +38,10 @@ export interface GroupCommitOptions {
    * slot is kept for urgent writes. Default 4.
    */
   maxInFlight?: number;
-  /** Writes in one statement at most. Default 64: a group that resolves at once runs its callers back to back, so a larger one holds the event loop longer. */
+  /**
+   * Writes in one statement at most. Default 64: a group that resolves at once runs its callers back to back, so a
+   * larger one holds the event loop longer.
+   */
   maxGroup?: number;
 }
 
