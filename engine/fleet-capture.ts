@@ -6,33 +6,20 @@
  *    index cells' member records (position, slot, status). Strings are not collected: doctor ids, cells and clinics
  *    are lists kept in step with the receiver (engine/snapshot-strings.ts), so only the entries that changed go with
  *    the capture. Doctors without a position are few and copied one by one.
- * 2. {@link columnsOfCapture} turns a capture into the snapshot's columns (engine/fleet-snapshot.ts), in the order the
- *    format has always had: placed doctors grouped by cell, then the others. It reads nothing of the fleet, so it runs
- *    wherever the capture is sent — the snapshot worker (engine/snapshot-worker.ts) — while fixes keep arriving.
+ * 2. engine/fleet-columns.ts turns a capture into the snapshot's columns, wherever the capture is sent — the
+ *    snapshot worker (engine/snapshot-worker.ts) — while fixes keep arriving.
  *
  * Step 1 reads arrays that FleetIndex, its CellTable and the DoctorTable keep private (by `object['field']`, which
  * TypeScript checks against the declared fields): a bulk copy of their storage is what makes the capture cheap, and
- * those files belong to the index and the table. The field layouts are theirs too; step 2 reads the doctor records
- * back through DoctorTable's own `exportRow`, and the cell records through geo/fleet-index-cells.ts's constants.
+ * those files belong to the index and the table. The layouts stay theirs: the doctor records are copied whole and read
+ * back by the table's own code (engine/fleet-columns.ts).
  */
-import {
-  RECORD_ENTRY,
-  RECORD_LAT,
-  RECORD_LNG,
-  RECORD_STRIDE,
-  STATUS_BITS,
-  STATUS_MASK,
-} from '../geo/fleet-index-cells.ts';
+import { RECORD_STRIDE } from '../geo/fleet-index-cells.ts';
 import type { FleetIndex } from '../geo/fleet-index.ts';
-import { DoctorTable, type UnplacedDoctor } from './fleet-doctors.ts';
-import type { FleetColumns } from './fleet-snapshot.ts';
+import type { DoctorTable, UnplacedDoctor } from './fleet-doctors.ts';
 import type { SpecializationRegistry } from './fleet-specializations.ts';
-import {
-  type CaptureDictionary,
-  type CaptureMirrors,
-  type StringUpdates,
-  applyStringUpdates,
-} from './snapshot-strings.ts';
+import type { CaptureBuffers } from './snapshot-buffers.ts';
+import type { CaptureMirrors, StringUpdates } from './snapshot-strings.ts';
 
 /** What the fleet hands to its snapshot source: its own parts, read only. */
 export interface FleetParts {
@@ -58,7 +45,7 @@ export interface UnplacedCapture {
 
 /**
  * The fleet at one moment, as plain data a worker can receive: typed arrays (transferred, see
- * {@link transferablesOf}) and string updates relative to the receiver's {@link CaptureDictionary}.
+ * {@link transferablesOf}) and string updates relative to the receiver's lists (engine/snapshot-strings.ts).
  */
 export interface FleetCapture {
   resolution: number;
@@ -91,8 +78,7 @@ export interface FleetCapture {
 /** Slots scanned per chunk by {@link FleetSnapshotSource.idsAhead}'s callers. */
 export const ID_CHUNK_SLOTS = 16_384;
 
-/** Members of a cell up to which a loop copies faster than a subarray view plus `set`. */
-const SMALL_CELL_NUMBERS = 64;
+const NO_STRING_UPDATES: StringUpdates = { at: [], values: [] };
 
 /** Reads a fleet's parts for a snapshot; holds nothing of its own (make one per snapshot, it costs nothing). */
 export class FleetSnapshotSource {
@@ -104,33 +90,60 @@ export class FleetSnapshotSource {
   }
 
   /**
-   * Doctor ids of slots `from … to − 1` the receiver does not hold yet, recorded in `mirrors` as sent: sending them
-   * ahead, in chunks between which the event loop runs, leaves {@link capture} only the ids that changed since.
+   * Doctor ids of slots `from … to − 1` the receiver does not hold yet, recorded in `mirrors` as sent. Called for
+   * consecutive chunks from slot 0, with the event loop running in between, it leaves {@link capture} nothing to send,
+   * or when a slot was taken or freed meanwhile, only what changed.
    */
   idsAhead(mirrors: CaptureMirrors, from: number, to: number): StringUpdates {
-    return mirrors.ids.diff(this.parts.index['ids'], from, Math.min(to, this.slotLimit));
+    const index = this.parts.index;
+    if (from === 0) mirrors.idsPass = { index, stamp: idStamp(index), complete: false };
+    const updates = mirrors.ids.diff(index['ids'], from, Math.min(to, this.slotLimit));
+    const pass = mirrors.idsPass;
+    if (to >= this.slotLimit && pass?.index === index) pass.complete = true;
+    return updates;
   }
 
-  /** A copy of the whole fleet at this moment; the string updates are recorded in `mirrors` as sent. */
-  capture(mirrors: CaptureMirrors): FleetCapture {
+  /** The bytes {@link capture} copies into each buffer of a {@link CaptureBuffers} now. */
+  captureBytes(): Record<string, number> {
+    const { index, doctors } = this.parts;
+    const slots = index.slotLimit;
+    const capacity = Math.max(1, doctors['capacity']);
+    return {
+      doctorData: 8 * slots * (doctors['data'].length / capacity),
+      doctorMeta: 4 * slots * (doctors['meta'].length / capacity),
+      tags: 4 * slots,
+      records: 8 * index.size * RECORD_STRIDE,
+    };
+  }
+
+  /**
+   * A copy of the whole fleet at this moment, into `buffers` when given; the string updates are recorded in `mirrors`
+   * as sent.
+   */
+  capture(mirrors: CaptureMirrors, buffers?: CaptureBuffers): FleetCapture {
     const { index, doctors, specializations } = this.parts;
     const slotLimit = index.slotLimit;
     const cells = index['cells'];
     const cellCounts = cells.count.slice(0, cells.highWater);
-    const dataPerSlot = doctors['data'].length / Math.max(1, doctors['capacity']);
-    const metaPerSlot = doctors['meta'].length / Math.max(1, doctors['capacity']);
+    const capacity = Math.max(1, doctors['capacity']);
+    const data = doctors['data'];
+    const meta = doctors['meta'];
+    const pass = mirrors.idsPass;
+    mirrors.idsPass = undefined;
+    // An id changes only when its slot is taken or freed: if none was since a complete pass, the receiver has them all.
+    const idsCurrent = pass?.complete === true && pass.index === index && pass.stamp === idStamp(index);
     const overflow = specializations['overflow'];
     return {
       resolution: index.resolution,
       offlineAfterMs: this.parts.offlineAfterMs,
       placed: index.size,
       slotLimit,
-      doctorData: doctors['data'].slice(0, slotLimit * dataPerSlot),
-      doctorMeta: doctors['meta'].slice(0, slotLimit * metaPerSlot),
-      tags: index['tags'].slice(0, slotLimit),
+      doctorData: copyOf(data, slotLimit * (data.length / capacity), Float64Array, buffers, 'doctorData'),
+      doctorMeta: copyOf(meta, slotLimit * (meta.length / capacity), Int32Array, buffers, 'doctorMeta'),
+      tags: copyOf(index['tags'], slotLimit, Uint32Array, buffers, 'tags'),
       cellCounts,
-      records: copyRecords(cells.records, cellCounts, index.size),
-      ids: mirrors.ids.diff(index['ids'], 0, slotLimit),
+      records: copyRecords(cells.records, cellCounts, index.size, buffers),
+      ids: idsCurrent ? NO_STRING_UPDATES : mirrors.ids.diff(index['ids'], 0, slotLimit),
       cells: mirrors.cells.diff(cells.cellIds, 0, cellCounts.length, cellCounts),
       clinics: mirrors.clinics.diff(this.parts.clinicIds),
       clinicCount: this.parts.clinicIds.length,
@@ -168,24 +181,65 @@ export class FleetSnapshotSource {
   }
 }
 
+/** Slots taken plus slots freed so far: it changes whenever some slot's id does. */
+function idStamp(index: FleetIndex): number {
+  const writes = index.writeStats();
+  return writes.inserts + writes.removes;
+}
+
+type TypedArrayOf<T> = T extends Float64Array
+  ? Float64Array<ArrayBuffer>
+  : T extends Int32Array
+    ? Int32Array<ArrayBuffer>
+    : Uint32Array<ArrayBuffer>;
+
+/** The first `length` numbers of `source`, copied into a buffer of `buffers` (or a new one). */
+function copyOf<T extends Float64Array | Int32Array | Uint32Array>(
+  source: T,
+  length: number,
+  make: new (buffer: ArrayBuffer, byteOffset: number, length: number) => TypedArrayOf<T>,
+  buffers: CaptureBuffers | undefined,
+  role: string,
+): TypedArrayOf<T> {
+  const bytes = length * source.BYTES_PER_ELEMENT;
+  const target = new make(buffers?.take(role, bytes) ?? new ArrayBuffer(bytes), 0, length);
+  target.set(source.subarray(0, length) as never);
+  return target;
+}
+
 /** The live member records of every non-empty cell, in cell-slot order, in one array. */
 function copyRecords(
   records: readonly Float64Array[],
   counts: Int32Array,
   members: number,
+  buffers: CaptureBuffers | undefined,
 ): Float64Array<ArrayBuffer> {
-  const out = new Float64Array(members * RECORD_STRIDE);
+  const length = members * RECORD_STRIDE;
+  const out = new Float64Array(
+    buffers?.take('records', 8 * length) ?? new ArrayBuffer(8 * length),
+    0,
+    length,
+  );
   let at = 0;
+  // An element loop: the cells are small and scattered over the heap, and a subarray view per cell costs more.
   for (let c = 0; c < counts.length; c++) {
-    const length = (counts[c] as number) * RECORD_STRIDE;
-    if (length === 0) continue;
+    const numbers = (counts[c] as number) * RECORD_STRIDE;
+    if (numbers === 0) continue;
     const source = records[c] as Float64Array;
-    if (length <= SMALL_CELL_NUMBERS) {
-      for (let k = 0; k < length; k++) out[at + k] = source[k] as number;
-    } else out.set(source.subarray(0, length), at);
-    at += length;
+    for (let k = 0; k < numbers; k++) out[at + k] = source[k] as number;
+    at += numbers;
   }
   return out;
+}
+
+/** The pooled buffers of a capture, by role, for {@link CaptureBuffers.give} once the receiver is done with them. */
+export function poolableBuffersOf(capture: FleetCapture): Record<string, ArrayBuffer> {
+  return {
+    doctorData: capture.doctorData.buffer,
+    doctorMeta: capture.doctorMeta.buffer,
+    tags: capture.tags.buffer,
+    records: capture.records.buffer,
+  };
 }
 
 /** The buffers of a capture's typed arrays, to transfer rather than copy when it is posted to a worker. */
@@ -205,92 +259,4 @@ export function transferablesOf(capture: FleetCapture): ArrayBuffer[] {
     unplaced.rating,
   ];
   return arrays.map((array) => array.buffer);
-}
-
-/** Brings the receiver's lists up to date with a capture's string updates. */
-export function applyCaptureStrings(dictionary: CaptureDictionary, capture: FleetCapture): void {
-  applyStringUpdates(dictionary.ids, capture.ids);
-  applyStringUpdates(dictionary.cells, capture.cells);
-  applyStringUpdates(dictionary.clinics, capture.clinics);
-}
-
-/**
- * The snapshot columns of a capture. `dictionary` must hold every string update handed out with this capture and
- * before it (see {@link applyCaptureStrings}, which this calls for the capture's own updates).
- */
-export function columnsOfCapture(capture: FleetCapture, dictionary: CaptureDictionary): FleetColumns {
-  applyCaptureStrings(dictionary, capture);
-  const { placed, unplaced } = capture;
-  const n = placed + unplaced.ids.length;
-  const f64 = (length: number): Float64Array => new Float64Array(length);
-  const columns: FleetColumns = {
-    resolution: capture.resolution,
-    offlineAfterMs: capture.offlineAfterMs,
-    placed,
-    // Filled by push: `new Array(n)` of a million would be a slow dictionary-mode array.
-    ids: [],
-    specializations: capture.specializations,
-    clinics: dictionary.clinics.slice(0, capture.clinicCount),
-    status: new Uint8Array(n),
-    offlineReason: new Uint8Array(n),
-    statusBeforeOffline: new Uint8Array(n),
-    tags: new Uint32Array(n),
-    clinic: new Int32Array(n),
-    rating: f64(n),
-    lat: f64(placed),
-    lng: f64(placed),
-    heading: f64(placed),
-    speed: f64(placed),
-    accuracy: f64(placed),
-    battery: f64(placed),
-    lastFixAt: f64(placed),
-    lastSeenAt: f64(placed),
-    seq: f64(placed),
-    cells: [],
-    cell: new Int32Array(placed),
-    overflow: [],
-    counters: capture.counters,
-  };
-  const overflow = capture.overflow.length === 0 ? undefined : new Map(capture.overflow);
-  // The doctor table reads its own records back: the capture holds them in its layout.
-  const table = new DoctorTable();
-  table['data'] = capture.doctorData;
-  table['meta'] = capture.doctorMeta;
-  const { records, cellCounts, tags } = capture;
-  const ids = dictionary.ids;
-  let i = 0;
-  let at = 0;
-  for (let c = 0; c < cellCounts.length; c++) {
-    const count = cellCounts[c] as number;
-    if (count === 0) continue;
-    const code = columns.cells.length;
-    columns.cells.push(dictionary.cells[c] as string);
-    for (let member = 0; member < count; member++, i++, at += RECORD_STRIDE) {
-      const entry = records[at + RECORD_ENTRY] as number;
-      const slot = entry >>> STATUS_BITS;
-      columns.status[i] = entry & STATUS_MASK;
-      columns.lat[i] = records[at + RECORD_LAT] as number;
-      columns.lng[i] = records[at + RECORD_LNG] as number;
-      columns.cell[i] = code;
-      const id = ids[slot] as string;
-      columns.ids.push(id);
-      columns.tags[i] = tags[slot] as number;
-      table.exportRow(slot, columns, i);
-      const names = overflow?.get(id);
-      if (names !== undefined) columns.overflow.push([i, names]);
-    }
-  }
-  for (let k = 0; k < unplaced.ids.length; k++, i++) {
-    const id = unplaced.ids[k] as string;
-    columns.ids.push(id);
-    columns.status[i] = unplaced.status[k] as number;
-    columns.offlineReason[i] = unplaced.offlineReason[k] as number;
-    columns.statusBeforeOffline[i] = unplaced.statusBeforeOffline[k] as number;
-    columns.tags[i] = unplaced.tags[k] as number;
-    columns.clinic[i] = unplaced.clinic[k] as number;
-    columns.rating[i] = unplaced.rating[k] as number;
-    const names = overflow?.get(id);
-    if (names !== undefined) columns.overflow.push([i, names]);
-  }
-  return columns;
 }

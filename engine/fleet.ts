@@ -35,7 +35,8 @@ import {
   type UnplacedDoctor,
   unplacedDoctor,
 } from './fleet-doctors.ts';
-import { FleetSnapshotSource, columnsOfCapture } from './fleet-capture.ts';
+import { FleetSnapshotSource } from './fleet-capture.ts';
+import { columnsOfCapture } from './fleet-columns.ts';
 import { ChangeJournal } from './fleet-changes.ts';
 import { OfflineQueue } from './fleet-offline-queue.ts';
 import { type FleetColumns, decodeFleetSnapshot, encodeFleetSnapshot } from './fleet-snapshot.ts';

@@ -4,7 +4,8 @@
  *
  * One snapshot, from the event loop's side:
  * 1. doctor ids the worker lacks are sent ahead, a chunk of slots per event-loop turn (after the first snapshot there
- *    are hardly any: ids are sent once per slot, engine/snapshot-strings.ts);
+ *    are hardly any: ids are sent once per slot, engine/snapshot-strings.ts), and the buffers the capture copies into
+ *    are made ready (kept from the last snapshot; new ones have their memory written a slice per turn);
  * 2. in one synchronous block, the fleet is captured (typed-array copies, engine/fleet-capture.ts) together with the
  *    stream positions and the traffic field, and posted to the worker with the copies' buffers transferred. Nothing
  *    can change between the positions and the state they describe, which is what the commit of those positions after
@@ -22,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import type { SnapshotEnvelope } from './backup.ts';
 import type { StreamPositions } from './bus.ts';
 import { ID_CHUNK_SLOTS, transferablesOf } from './fleet-capture.ts';
+import { CaptureBuffers } from './snapshot-buffers.ts';
 import type { Fleet } from './fleet.ts';
 import {
   type SnapshotEncodeRequest,
@@ -44,6 +46,16 @@ export interface EncodedSnapshot {
   /** `fleet` is a view into `bytes`. */
   envelope: SnapshotEnvelope;
   bytes: Uint8Array;
+}
+
+/** Where the time of the last snapshot went, ms. */
+export interface SnapshotTimings {
+  /** The longest event-loop turn spent sending ids ahead. */
+  idsAheadMs: number;
+  /** The synchronous capture: copying the fleet, the positions and the traffic field, and posting them. */
+  captureMs: number;
+  /** Building the columns and packing, on the worker. */
+  encodeMs: number;
 }
 
 /** Options of {@link SnapshotEncoder}. */
@@ -97,11 +109,14 @@ export class SnapshotEncoder {
   private readonly workerUrl: URL;
   private readonly timeoutMs: number;
   private readonly mirrors = new CaptureMirrors();
+  private readonly buffers = new CaptureBuffers();
   private worker: Worker | undefined;
   private pending: PendingJob | undefined;
   private busy = false;
   private nextJob = 1;
   private closed = false;
+  private idsAheadMs = 0;
+  private timings: SnapshotTimings | undefined;
 
   /** @throws RangeError when timeoutMs is not a positive number. */
   constructor(options: SnapshotEncoderOptions = {}) {
@@ -113,6 +128,11 @@ export class SnapshotEncoder {
     if (!(timeoutMs > 0))
       throw new RangeError(`options.timeoutMs must be a positive number, got ${timeoutMs}`);
     this.timeoutMs = timeoutMs;
+  }
+
+  /** Where the time of the last snapshot encoded on the worker went; undefined before the first. */
+  get lastTimings(): SnapshotTimings | undefined {
+    return this.timings;
   }
 
   /** Whether a worker thread is running. */
@@ -133,8 +153,12 @@ export class SnapshotEncoder {
         return encodedSnapshotOf(request, encodeSnapshotRequest(request, new CaptureDictionary()));
       }
       const worker = await this.sendIdsAhead(subject);
+      await this.buffers.prepare(subject.fleet().snapshotSource().captureBytes(), yieldToEventLoop);
+      if (this.worker !== worker) throw new Error('the snapshot worker stopped before the capture');
       // From the capture to postMessage: one synchronous block, so the positions describe exactly the state captured.
-      const request = requestOf(subject, this.mirrors, this.nextJob++);
+      const captureStarted = performance.now();
+      const request = requestOf(subject, this.mirrors, this.nextJob++, this.buffers);
+      let captureMs = 0;
       const response = await new Promise<SnapshotEncoded>((resolve, reject) => {
         const timer = setTimeout(
           () =>
@@ -149,7 +173,10 @@ export class SnapshotEncoder {
         } catch (error) {
           this.fail(worker, error as Error);
         }
+        captureMs = performance.now() - captureStarted;
       });
+      this.buffers.give(response.buffers);
+      this.timings = { idsAheadMs: this.idsAheadMs, captureMs, encodeMs: response.encodeMs };
       return encodedSnapshotOf(request, response);
     } finally {
       this.busy = false;
@@ -173,12 +200,15 @@ export class SnapshotEncoder {
   /** Sends the ids the worker lacks, a chunk of slots per event-loop turn; returns the worker. */
   private async sendIdsAhead(subject: SnapshotSubject): Promise<Worker> {
     const worker = this.ensureWorker();
+    this.idsAheadMs = 0;
     for (let from = 0; from < subject.fleet().snapshotSource().slotLimit; from += ID_CHUNK_SLOTS) {
+      const started = performance.now();
       const ids = subject
         .fleet()
         .snapshotSource()
         .idsAhead(this.mirrors, from, from + ID_CHUNK_SLOTS);
       if (ids.at.length > 0) worker.postMessage({ type: 'ids', ids });
+      this.idsAheadMs = Math.max(this.idsAheadMs, performance.now() - started);
       await yieldToEventLoop();
       if (this.worker !== worker) throw new Error('the snapshot worker stopped while ids were sent ahead');
     }
@@ -234,8 +264,13 @@ export class SnapshotEncoder {
 }
 
 /** The fleet's capture and the envelope's other parts, taken in one synchronous block. */
-function requestOf(subject: SnapshotSubject, mirrors: CaptureMirrors, job: number): SnapshotEncodeRequest {
-  const fleet = subject.fleet().snapshotSource().capture(mirrors);
+function requestOf(
+  subject: SnapshotSubject,
+  mirrors: CaptureMirrors,
+  job: number,
+  buffers?: CaptureBuffers,
+): SnapshotEncodeRequest {
+  const fleet = subject.fleet().snapshotSource().capture(mirrors, buffers);
   return { type: 'encode', job, ...subject.envelopeParts(), fleet };
 }
 

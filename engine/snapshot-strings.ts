@@ -56,12 +56,15 @@ export class CaptureMirrors {
   readonly ids = new StringMirror();
   readonly cells = new StringMirror();
   readonly clinics = new StringMirror();
+  /** The pass that sent ids ahead of the next capture (engine/fleet-capture.ts), if one is under way or done. */
+  idsPass: { index: object; stamp: number; complete: boolean } | undefined;
 
   /** Forgets everything the receiver holds. */
   reset(): void {
     this.ids.reset();
     this.cells.reset();
     this.clinics.reset();
+    this.idsPass = undefined;
   }
 }
 

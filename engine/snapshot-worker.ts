@@ -9,7 +9,7 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { CaptureDictionary } from './snapshot-strings.ts';
-import { type SnapshotRequest, answerSnapshotRequest } from './snapshot-protocol.ts';
+import { type SnapshotRequest, answerSnapshotRequest, transferablesOfResponse } from './snapshot-protocol.ts';
 
 /** Nice value of the worker thread (0 = the process's; 19 = lowest). */
 const WORKER_NICE = 10;
@@ -32,7 +32,7 @@ const dictionary = new CaptureDictionary();
 port.on('message', (request: SnapshotRequest) => {
   const response = answerSnapshotRequest(request, dictionary);
   if (response === undefined) return;
-  // The envelope's buffer holds nothing else (encodeEnvelopeAlone): moved, not copied. Every encoding here starts in
-  // a buffer of its own, so msgpackr never writes into the buffer given away.
-  port.postMessage(response, response.ok ? [response.bytes.buffer] : []);
+  // Moved, not copied: the envelope's buffer holds nothing else (encodeEnvelopeAlone; every encoding here starts in a
+  // buffer of its own, so msgpackr never writes into one given away), and the capture's buffers are done with.
+  port.postMessage(response, transferablesOfResponse(response));
 });

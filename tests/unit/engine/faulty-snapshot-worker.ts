@@ -3,7 +3,11 @@
  * below, at which it crashes, never answers, or answers with an error.
  */
 import { parentPort } from 'node:worker_threads';
-import { type SnapshotRequest, answerSnapshotRequest } from '../../../engine/snapshot-protocol.ts';
+import {
+  type SnapshotRequest,
+  answerSnapshotRequest,
+  transferablesOfResponse,
+} from '../../../engine/snapshot-protocol.ts';
 import { CaptureDictionary } from '../../../engine/snapshot-strings.ts';
 
 /** takenAt of a snapshot at which the worker throws (and so dies). */
@@ -29,6 +33,6 @@ if (port !== null) {
       return;
     }
     const response = answerSnapshotRequest(request, dictionary);
-    if (response !== undefined) port.postMessage(response, response.ok ? [response.bytes.buffer] : []);
+    if (response !== undefined) port.postMessage(response, transferablesOfResponse(response));
   });
 }
