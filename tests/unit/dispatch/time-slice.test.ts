@@ -19,9 +19,10 @@ describe('time slices', () => {
       busy(1);
       await slice.pause();
     }
-    // Ten steps of 1 ms in slices of 2 ms: the waiting callback ran after the first slice, not at the end.
-    expect(ranAt).toBeGreaterThan(0);
-    expect(ranAt).toBeLessThan(4);
+    // Ten steps of at least 1 ms in slices of 2 ms: the waiting callback ran once the first slice was used up (after
+    // the first or second step), not at the end.
+    expect(ranAt).toBeGreaterThanOrEqual(0);
+    expect(ranAt).toBeLessThanOrEqual(2);
     expect(slice.pauses).toBeGreaterThanOrEqual(3);
   });
 
