@@ -11,7 +11,7 @@ import type { Logger } from '../engine/logger.ts';
 import { createLogger } from '../engine/logger.ts';
 import type { Metrics } from '../engine/metrics.ts';
 import type { Store } from '../engine/store.ts';
-import { assertTime } from '../geo/errors.ts';
+import { assertTime, TotError } from '../geo/errors.ts';
 import { ActiveBookings, queueOrder } from './active-bookings.ts';
 import {
   assignManually,
@@ -38,7 +38,7 @@ import {
   type PriceEstimate,
   type TriageCategory,
 } from './booking-types.ts';
-import type { LiveState } from './candidates.ts';
+import type { Candidate, LiveState } from './candidates.ts';
 import type { DispatchContext, DoctorChannel } from './dispatch-context.ts';
 import { EventOutbox } from './dispatch-events.ts';
 import {
@@ -47,10 +47,10 @@ import {
   type DispatchSettingsInput,
 } from './dispatch-settings.ts';
 import { DoctorSync } from './doctor-sync.ts';
-import { matchEmergency } from './emergency.ts';
+import { immediateOffer, matchEmergency } from './emergency.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { matchGreedy } from './matching.ts';
-import { acceptOffer, declineOffer } from './offers.ts';
+import { acceptOffer, declineOffer, sendOffer } from './offers.ts';
 import { DEFAULT_TARIFF, ESTIMATED_VISIT_MINUTES, type Tariff } from './pricing.ts';
 import { quotePrice } from './quote.ts';
 import { Recorder, SYSTEM, copyBooking, transitionWrite } from './recorder.ts';
@@ -244,13 +244,23 @@ export class Dispatcher implements DispatchService {
     };
     const later =
       booking.scheduledAt !== undefined && booking.scheduledAt - this.settings.scheduleLeadMs > now;
-    // A search starting at once is stored with the booking: one write, not two.
+    // A search starting at once is stored with the booking, and so is an emergency's offer: one write.
     const writes = later
       ? [creation]
       : [creation, transitionWrite(booking, 'searching', SYSTEM, now, 'search_started')];
-    const stored = await context.recorder.create(writes, []);
+    const offer =
+      booking.emergency && !later
+        ? immediateOffer(context, (writes[1] as BookingWrite).after, now)
+        : undefined;
+    let stored: Booking;
+    try {
+      stored = await this.storeNew(writes, offer);
+    } finally {
+      if (offer) context.bookings.unreserve(offer.candidate.doctorId, booking.id);
+    }
     context.metrics?.bookingsCreated.inc({ priority: String(booking.priority) });
-    if (stored.status === 'searching') {
+    if (stored.status === 'offered' && offer) sendOffer(context, stored, offer.candidate);
+    else if (stored.status === 'searching') {
       if (booking.emergency) await matchEmergency(context, booking.id, now);
       else if (this.settings.matching === 'greedy') {
         const searching = context.bookings.get(booking.id);
@@ -258,6 +268,30 @@ export class Dispatcher implements DispatchService {
       }
     }
     return copyBooking(context.bookings.get(booking.id) ?? (await context.store.get(booking.id)));
+  }
+
+  /**
+   * Stores a new booking with its first writes and, when given, its offer. Should the store refuse the offer's doctor
+   * (held by a booking memory did not know of), the booking is stored without it and searches as usual.
+   */
+  private async storeNew(
+    writes: readonly BookingWrite[],
+    offer: { write: BookingWrite; candidate: Candidate } | undefined,
+  ): Promise<Booking> {
+    const recorder = this.context.recorder;
+    if (offer === undefined) return recorder.create(writes);
+    try {
+      return await recorder.create([...writes, offer.write], {
+        etaSeconds: Math.round(offer.candidate.etaSeconds),
+      });
+    } catch (error) {
+      if (!(error instanceof TotError) || error.code !== 'DISPATCH_DOCTOR_UNAVAILABLE') throw error;
+      this.context.logger.warn(
+        { err: error, bookingId: offer.write.after.id },
+        'offer with the booking refused',
+      );
+      return recorder.create(writes);
+    }
   }
 
   /** @throws TotError `DISPATCH_BOOKING_NOT_FOUND`. */

@@ -7,7 +7,9 @@ import { etaSeconds } from '../geo/eta.ts';
 import type { Booking, TriageCategory } from './booking-types.ts';
 import { arrivalDeadline, offerOf, withdraw, type DispatchContext } from './dispatch-context.ts';
 import { candidatesOf, retryLater } from './matching.ts';
-import { offerTo } from './offers.ts';
+import type { BookingWrite } from './booking-repository.ts';
+import type { Candidate } from './candidates.ts';
+import { offerTo, offerWrite } from './offers.ts';
 import { SYSTEM, transitionWrite } from './recorder.ts';
 
 /** Recipient of escalation notifications. */
@@ -21,6 +23,28 @@ export const EMERGENCY_SERVICES = 'emergency-services';
  */
 export function raisedPriority(priority: TriageCategory): TriageCategory {
   return priority > 2 ? ((priority - 1) as TriageCategory) : priority;
+}
+
+/**
+ * For a new emergency not stored yet (searching): the offer to the fastest available doctor who can arrive within
+ * its target, that doctor reserved, so that the booking is stored already offered, in one write. Undefined (nothing
+ * reserved) when there is no such doctor; the stored emergency then goes through {@link matchEmergency}. The caller
+ * releases the reservation once the write is done, as {@link offerTo} does.
+ */
+export function immediateOffer(
+  context: DispatchContext,
+  booking: Booking,
+  now: number,
+): { write: BookingWrite; candidate: Candidate } | undefined {
+  const remainingSeconds = (arrivalDeadline(context, booking) - now) / 1000;
+  for (const candidate of candidatesOf(context, booking, now)) {
+    if (candidate.etaSeconds > remainingSeconds) break;
+    if (!context.bookings.reserve(candidate.doctorId, booking.id)) continue;
+    const write = offerWrite(context, booking, candidate, now, 'matched:emergency');
+    if (write !== undefined) return { write, candidate };
+    context.bookings.unreserve(candidate.doctorId, booking.id);
+  }
+  return undefined;
 }
 
 /** What {@link matchEmergency} did. */

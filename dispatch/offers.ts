@@ -78,6 +78,43 @@ export function departsNow(booking: Booking, etaSecondsValue: number | undefined
 }
 
 /**
+ * The write offering `booking` (searching) to a candidate, when the candidate may have it: not among those who
+ * declined, and available in the fleet. The caller holds the doctor's reservation and the booking's lock (or the
+ * booking is not stored yet).
+ */
+export function offerWrite(
+  context: DispatchContext,
+  booking: Booking,
+  candidate: Candidate,
+  now: number,
+  reason: string,
+): BookingWrite | undefined {
+  const doctorId = candidate.doctorId;
+  if (booking.status !== 'searching' || booking.declinedBy.includes(doctorId)) return undefined;
+  if (context.live.fleet.statusOf(doctorId) !== 'available') return undefined;
+  return transitionWrite(booking, 'offered', SYSTEM, now, reason, {
+    doctorId,
+    offerExpiresAt: now + offerTimeoutOf(context, booking),
+  });
+}
+
+/** Sends the offer of a recorded `offered` booking to its doctor (a failed send is logged: the offer lapses). */
+export function sendOffer(context: DispatchContext, offered: Booking, candidate: Candidate): void {
+  context.metrics?.offers.inc({ outcome: 'sent' });
+  try {
+    context.channel.offer(
+      candidate.doctorId,
+      offerOf(offered, candidate.etaSeconds, offered.offerExpiresAt as number),
+    );
+  } catch (error) {
+    context.logger.warn(
+      { err: error, doctorId: candidate.doctorId, bookingId: offered.id },
+      'offer not sent; it lapses unless answered',
+    );
+  }
+}
+
+/**
  * Offers a searching booking to a candidate: reserves the doctor, writes offered with the deadline, then sends the
  * offer. Returns false, changing nothing, when the booking is no longer searching, the doctor is no longer free or
  * available, or the store refuses (logged).
@@ -89,28 +126,18 @@ export async function offerTo(
   now: number,
   reason: string,
 ): Promise<boolean> {
-  const { bookings, live, locks } = context;
+  const { bookings, locks } = context;
   const doctorId = candidate.doctorId;
   if (!bookings.reserve(doctorId, bookingId)) return false;
   try {
     return await locks.run([bookingId], async () => {
       const booking = bookings.get(bookingId);
-      if (booking?.status !== 'searching' || booking.declinedBy.includes(doctorId)) return false;
-      if (live.fleet.statusOf(doctorId) !== 'available') return false;
-      const expiresAt = now + offerTimeoutOf(context, booking);
-      const write = transitionWrite(booking, 'offered', SYSTEM, now, reason, {
-        doctorId,
-        offerExpiresAt: expiresAt,
-      });
+      const write = booking && offerWrite(context, booking, candidate, now, reason);
+      if (write === undefined) return false;
       const offered = await context.recorder.record([write], {
         etaSeconds: Math.round(candidate.etaSeconds),
       });
-      context.metrics?.offers.inc({ outcome: 'sent' });
-      try {
-        context.channel.offer(doctorId, offerOf(offered, candidate.etaSeconds, expiresAt));
-      } catch (error) {
-        context.logger.warn({ err: error, doctorId, bookingId }, 'offer not sent; it lapses unless answered');
-      }
+      sendOffer(context, offered, candidate);
       return true;
     });
   } catch (error) {

@@ -100,20 +100,18 @@ export class Recorder {
 
   /**
    * Inserts a new booking with the writes that brought it where it is — the first its creation (before = after, the
-   * update from null), then any transitions made before it was stored (searching, for a search starting at once) —
-   * then follows as {@link record} does. Returns the booking as stored.
+   * update from null), then any transitions made before it was stored (searching, for a search starting at once; an
+   * emergency's offer) — then follows as {@link record} does. Returns the booking as stored.
    *
    * @throws as {@link BookingRepository.create}; nothing changed then.
    */
-  async create(writes: readonly BookingWrite[], events: readonly DispatchEvent[]): Promise<Booking> {
+  async create(writes: readonly BookingWrite[], extras: RecordExtras = {}): Promise<Booking> {
     const last = writes.at(-1) as BookingWrite;
     await this.store.create(
       last.after,
       writes.map((write) => write.update),
     );
-    this.bookings.put(last.after, last.update.at);
-    this.publish(writes, events, undefined);
-    return last.after;
+    return this.follow(writes, extras);
   }
 
   /**
@@ -124,6 +122,11 @@ export class Recorder {
    */
   async record(writes: readonly BookingWrite[], extras: RecordExtras = {}): Promise<Booking> {
     await this.store.commit(writes, extras.notifications);
+    return this.follow(writes, extras);
+  }
+
+  /** What follows a write the store accepted: memory, the doctors' statuses, events, listeners. */
+  private follow(writes: readonly BookingWrite[], extras: RecordExtras): Booking {
     const doctors = new Set<string>();
     for (const { before, after, update } of writes) {
       if (before.doctorId !== undefined) doctors.add(before.doctorId);

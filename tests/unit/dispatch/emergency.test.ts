@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { MemoryBookingStore } from '../../../dispatch/memory-booking-store.ts';
 import { EMERGENCY_SERVICES, raisedPriority } from '../../../dispatch/emergency.ts';
 import { Dispatcher } from '../../../dispatch/dispatcher.ts';
 import { InThreadAssignmentSolver } from '../../../dispatch/assignment.ts';
@@ -21,6 +23,59 @@ describe('emergencies', () => {
     );
     // ETA alone counts for an emergency: the rating term would have preferred the 5-star doctor.
     expect(booking).toMatchObject({ status: 'offered', doctorId: 'near', emergency: true });
+  });
+
+  it('stores a new emergency already offered, in one write; if the store refuses that doctor, it searches as usual', async () => {
+    const store = new MemoryBookingStore();
+    const calls: string[] = [];
+    const counted = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(name));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const harness = dispatchHarness({ store: counted });
+    harness.addDoctor('near', 2);
+    harness.addDoctor('second', 4);
+    const first = await harness.dispatcher.create(
+      harness.request(0, 0, { priority: 1, callType: 'emergency' }),
+      EMERGENCY_PATIENT,
+    );
+    expect(calls).toEqual(['create']);
+    expect((await harness.dispatcher.history(first.id)).map((update) => update.to)).toEqual([
+      'created',
+      'searching',
+      'offered',
+    ]);
+    expect(harness.channel.offers.map((offer) => [offer.doctorId, offer.offer.bookingId])).toEqual([
+      ['near', first.id],
+    ]);
+    expect(harness.statusOf('near')).toBe('offered');
+    expect(harness.events.filter((event) => event.type === 'DoctorOffered')).toEqual([
+      expect.objectContaining({ bookingId: first.id, doctorId: 'near' }),
+    ]);
+
+    // The store knows 'second' is held (written by another process), the fleet still shows them available.
+    const other = harness.request(9, 0);
+    const held = { ...first, id: randomUUID(), doctorId: 'second', patientId: other.patientId };
+    await store.create(held, [
+      { bookingId: held.id, from: null, to: 'offered', by: PATIENT, at: harness.now() },
+    ]);
+    harness.addDoctor('third', 6);
+    const second = await harness.dispatcher.create(
+      harness.request(3, 0, { priority: 1, callType: 'emergency' }),
+      EMERGENCY_PATIENT,
+    );
+    expect(second).toMatchObject({ status: 'offered', doctorId: 'third' });
+    expect((await harness.dispatcher.history(second.id)).map((update) => update.to)).toEqual([
+      'created',
+      'searching',
+      'offered',
+    ]);
   });
 
   it('takes the doctor of a routine booking not yet started when nobody free can arrive in time', async () => {
