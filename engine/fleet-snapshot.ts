@@ -11,6 +11,12 @@
  *   lat, lng, heading, speed, accuracy, battery, lastFixAt, lastSeenAt, seq: f64[p] (NaN = unknown),
  *   cells string[] and cell: i32[p] (each doctor's H3 cell, a hint that spares most cell computations on restore),
  *   overflow [doctor index, names[]][] (specializations beyond the 32 with a bit), counters {name: number}.
+ *
+ * Who writes it: the columns are built from a capture of the fleet (engine/fleet-capture.ts, then
+ * engine/fleet-columns.ts), in the calling thread for Fleet.toSnapshot and on the snapshot worker for the engine's
+ * periodic snapshots (engine/snapshot-encoder.ts). Both give the same bytes as the first version-1 writer did, which
+ * tests/unit/engine/fleet-snapshot-v1.test.ts pins with golden bytes: moving the work off the event loop needed no new
+ * version. A version 2, if one comes, must leave this reader accepting version 1 (snapshot files of it exist).
  */
 import { Packr } from 'msgpackr';
 import { TotError } from '../geo/errors.ts';
