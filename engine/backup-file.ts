@@ -6,6 +6,7 @@ import { decodeEnvelope, encodeEnvelope, type Backup, type SnapshotEnvelope } fr
 /** The embedded default's backup: one snapshot file, replaced atomically (write to a temporary file, then rename). */
 export class FileBackup implements Backup {
   readonly kind = 'file';
+  readonly releasesBytes = true;
   private healthy = true;
 
   constructor(private readonly path: string) {}

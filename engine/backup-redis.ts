@@ -24,6 +24,8 @@ const PARTIAL_TTL_MS = 600_000;
  */
 export class RedisBackup implements Backup {
   readonly kind = 'redis';
+  /** ioredis copies each command's arguments when it writes the command, and every command is awaited. */
+  readonly releasesBytes = true;
   private readonly redis: Redis;
   private readonly partialKey: string;
 

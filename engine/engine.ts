@@ -183,7 +183,11 @@ export class Engine {
       let encoded: EncodedSnapshot | undefined;
       try {
         encoded = await this.encoder.encode(this.snapshotSubject);
-        await backup.save(encoded.envelope, encoded.bytes);
+        try {
+          await backup.save(encoded.envelope, encoded.bytes);
+        } finally {
+          if (backup.releasesBytes === true) this.encoder.recycle(encoded);
+        }
         metrics.snapshots.inc({ outcome: 'ok' });
       } catch (error) {
         metrics.snapshots.inc({ outcome: 'failed' });

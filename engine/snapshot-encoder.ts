@@ -117,6 +117,9 @@ export class SnapshotEncoder {
   private closed = false;
   private idsAheadMs = 0;
   private timings: SnapshotTimings | undefined;
+  /** Envelope buffers that came from the worker (only those may go back: the inline path's belong to msgpackr). */
+  private readonly fromWorker = new WeakSet<ArrayBuffer>();
+  private recycled: ArrayBuffer | undefined;
 
   /** @throws RangeError when timeoutMs is not a positive number. */
   constructor(options: SnapshotEncoderOptions = {}) {
@@ -158,6 +161,9 @@ export class SnapshotEncoder {
       // From the capture to postMessage: one synchronous block, so the positions describe exactly the state captured.
       const captureStarted = performance.now();
       const request = requestOf(subject, this.mirrors, this.nextJob++, this.buffers);
+      const envelopeBuffer = this.recycled;
+      this.recycled = undefined;
+      if (envelopeBuffer !== undefined) request.envelopeBuffer = envelopeBuffer;
       let captureMs = 0;
       const response = await new Promise<SnapshotEncoded>((resolve, reject) => {
         const timer = setTimeout(
@@ -169,18 +175,30 @@ export class SnapshotEncoder {
         // Held while a snapshot is in flight, so that a last one at shutdown is not cut short by the process exiting.
         worker.ref();
         try {
-          worker.postMessage(request, transferablesOf(request.fleet));
+          const transfer = transferablesOf(request.fleet);
+          if (envelopeBuffer !== undefined) transfer.push(envelopeBuffer);
+          worker.postMessage(request, transfer);
         } catch (error) {
           this.fail(worker, error as Error);
         }
         captureMs = performance.now() - captureStarted;
       });
       this.buffers.give(response.buffers);
+      this.fromWorker.add(response.bytes.buffer);
       this.timings = { idsAheadMs: this.idsAheadMs, captureMs, encodeMs: response.encodeMs };
       return encodedSnapshotOf(request, response);
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * Takes back the memory of a snapshot's bytes once its backup has let go of them (Backup.releasesBytes): the worker
+   * writes the next envelope into it. `encoded.bytes` and `encoded.envelope.fleet` must not be used afterwards.
+   */
+  recycle(encoded: EncodedSnapshot): void {
+    const buffer = encoded.bytes.buffer;
+    if (buffer instanceof ArrayBuffer && this.fromWorker.has(buffer)) this.recycled = buffer;
   }
 
   /** Stops the worker; later snapshots are encoded in the calling thread until {@link open}. */

@@ -24,6 +24,8 @@ export interface SnapshotEncodeRequest {
   positions: StreamPositions;
   traffic: unknown;
   fleet: FleetCapture;
+  /** The buffer of an earlier envelope, given back to be written over (engine/backup.ts, Backup.releasesBytes). */
+  envelopeBuffer?: ArrayBuffer;
 }
 
 export type SnapshotRequest = SnapshotIdsRequest | SnapshotEncodeRequest;
@@ -63,7 +65,7 @@ export function encodeSnapshotRequest(
     fleet,
     traffic: request.traffic,
   };
-  const bytes = encodeEnvelopeAlone(envelope);
+  const bytes = encodeEnvelopeAlone(envelope, request.envelopeBuffer);
   return {
     job: request.job,
     ok: true,

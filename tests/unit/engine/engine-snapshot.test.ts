@@ -17,6 +17,8 @@ const OFFLINE_AFTER_MS = 3_600_000;
 /** Keeps what it is given, as a real backup stores it: the encoded bytes when there are some. */
 class MemoryBackup implements Backup {
   readonly kind = 'memory';
+  // It decodes what it is given during save(), so the engine may reuse the bytes afterwards.
+  readonly releasesBytes = true;
   readonly saved: SnapshotEnvelope[] = [];
   async save(envelope: SnapshotEnvelope, encoded?: Uint8Array): Promise<void> {
     this.saved.push(encoded ? decodeEnvelope(encoded) : envelope);
@@ -139,6 +141,19 @@ describe('Engine snapshots off the event loop', () => {
     expect(await snapshotCount('ok')).toBe(1);
     expect(committed).toEqual([{ [TOPICS.fixes]: { 0: 2 } }]);
     expect(Fleet.fromSnapshot(backup.saved[0]!.fleet).ids().sort()).toEqual(['a', 'b']);
+  });
+
+  it('saves snapshot after snapshot right when each reuses the memory of the one before', async () => {
+    const { engine } = setup();
+    const backup = new MemoryBackup();
+    for (let round = 0; round < 4; round++) {
+      for (let n = 0; n < 500; n++) engine.applyFix(fixAt(round * 500 + n), fixAt(round * 500 + n).ts);
+      engine.markApplied(TOPICS.fixes, 0, (round + 1) * 500);
+      await engine.saveSnapshot(backup);
+      const saved = backup.saved[round]!;
+      expect(saved.positions).toEqual({ [TOPICS.fixes]: { 0: (round + 1) * 500 } });
+      expect(fleetDifferences(engine.fleet, Fleet.fromSnapshot(saved.fleet))).toEqual([]);
+    }
   });
 
   it('saves a last snapshot after stop, in the calling thread', async () => {

@@ -109,6 +109,31 @@ describe('SnapshotEncoder', () => {
     expect((await snapshots.encode(subject)).envelope.fleet).toEqual(fleet.toSnapshot());
   });
 
+  it("writes the next envelope into the memory of one given back, and never into the calling thread's", async () => {
+    const fleet = variedFleet(300);
+    const { state, subject } = subjectOf(fleet);
+    const snapshots = encoder();
+    const first = await snapshots.encode(subject);
+    const size = first.bytes.buffer.byteLength;
+    snapshots.recycle(first);
+    churn(fleet, 4, 400_000);
+    state.takenAt += 1;
+    const second = await snapshots.encode(subject);
+    // Moved to the worker and written over: the first snapshot's bytes are gone from here.
+    expect(first.bytes.byteLength).toBe(0);
+    expect(second.bytes.buffer.byteLength).toBe(size);
+    expect(second.envelope.fleet).toEqual(fleet.toSnapshot());
+    expect(decodeEnvelope(second.bytes).takenAt).toBe(state.takenAt);
+
+    await snapshots.close();
+    const inline = await snapshots.encode(subject);
+    snapshots.recycle(inline);
+    snapshots.open();
+    await snapshots.encode(subject);
+    expect(inline.bytes.byteLength).toBeGreaterThan(0);
+    expect(decodeEnvelope(inline.bytes).takenAt).toBe(state.takenAt);
+  });
+
   it('refuses a second snapshot while one is being encoded', async () => {
     const { subject } = subjectOf(variedFleet(50));
     const snapshots = encoder();
