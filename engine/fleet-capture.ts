@@ -221,7 +221,7 @@ function copyRecords(
     length,
   );
   let at = 0;
-  // An element loop: the cells are small and scattered over the heap, and a subarray view per cell costs more.
+  // An element loop: no slower than a subarray view and set() per cell (measured), and it allocates nothing.
   for (let c = 0; c < counts.length; c++) {
     const numbers = (counts[c] as number) * RECORD_STRIDE;
     if (numbers === 0) continue;

@@ -14,7 +14,7 @@ import type { FleetColumns } from './fleet-snapshot.ts';
 import { type CaptureDictionary, applyStringUpdates } from './snapshot-strings.ts';
 
 // The cell record layout as local constants: the worker, started under tsx, loads these files as CommonJS, where an
-// imported binding is read through a getter; in the per-doctor loop that costs more than the loop's own work.
+// imported binding is read through a getter at every use; local copies keep those calls out of the per-doctor loop.
 const RECORD_STRIDE = cellLayout.RECORD_STRIDE;
 const RECORD_LAT = cellLayout.RECORD_LAT;
 const RECORD_LNG = cellLayout.RECORD_LNG;

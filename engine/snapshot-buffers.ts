@@ -1,11 +1,7 @@
 /**
- * The buffers a fleet capture (engine/fleet-capture.ts) copies into, kept from one snapshot to the next.
- */
-
-/**
- * Buffers a capture copies into, handed back by the worker after each snapshot and used again: a fresh buffer costs
- * the event loop its page faults (at 1M doctors, copying the doctor table into a new buffer takes 3–10 × as long as
- * into one used before).
+ * Buffers a fleet capture (engine/fleet-capture.ts) copies into, handed back by the worker after each snapshot and
+ * used again: a fresh buffer costs the event loop its page faults (at 1M doctors, copying the doctor table into a new
+ * buffer takes 3–10 × as long as into one used before).
  */
 export class CaptureBuffers {
   private readonly free = new Map<string, ArrayBuffer>();

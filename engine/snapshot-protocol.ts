@@ -1,6 +1,6 @@
 /**
  * The messages between the engine and its snapshot worker (engine/snapshot-encoder.ts ↔ engine/snapshot-worker.ts),
- * and what the worker does with them. The same {@link answerSnapshotRequest} runs in the calling thread when there is
+ * and what the worker does with them. The same {@link encodeSnapshotRequest} runs in the calling thread when there is
  * no worker (after the engine stopped), so both give the same bytes.
  */
 import { type SnapshotEnvelope, encodeEnvelopeAlone } from './backup.ts';
