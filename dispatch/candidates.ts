@@ -27,6 +27,11 @@ export interface Candidate {
   rating?: number;
   /** {@link Scorer.cost}; candidates come sorted by it. */
   cost: number;
+  /**
+   * Set for a doctor still with a patient (look-ahead.ts): expected seconds until the visit ends, included in
+   * `etaSeconds`. Such a candidate is planned, never offered, until the visit is over.
+   */
+  freeInSeconds?: number;
 }
 
 /** What {@link findCandidates} searches. */

@@ -12,6 +12,7 @@ import type { EventOutbox } from './dispatch-events.ts';
 import type { DispatchSettings } from './dispatch-settings.ts';
 import type { DoctorSync } from './doctor-sync.ts';
 import type { KeyedMutex } from './keyed-mutex.ts';
+import type { MatcherMemory } from './matcher-memory.ts';
 import type { Recorder } from './recorder.ts';
 import type { Scorer } from './scoring.ts';
 
@@ -41,6 +42,8 @@ export interface DispatchContext {
   metrics: Metrics | undefined;
   /** When the tick last looked for held doctors gone offline (timers.ts releaseOfflineDoctors), ms. */
   offlineCheckedAt?: number;
+  /** What batched matching remembers between batches (plans, visit durations, rematches); see matcherMemoryOf. */
+  matcherMemory?: MatcherMemory;
 }
 
 /** How long a doctor has to answer an offer of this booking, ms. */

@@ -21,6 +21,25 @@ export interface DispatchSettings {
   matching: MatchingMode;
   /** How long non-emergencies gather before a joint assignment (DISPATCH_BATCH_WINDOW_MS). Default 1 000. */
   batchWindowMs: number;
+  /**
+   * Batched matching only: how far ahead a doctor finishing a visit counts as a candidate for a routine booking, at an
+   * ETA of the visit's expected remaining time plus the drive (dispatch/look-ahead.ts); 0 turns the look-ahead off.
+   * Default 600 000 (10 min); the search timeout (less room for a declined offer) bounds it anyway.
+   */
+  lookAheadMs: number;
+  /**
+   * Batched matching only: the share of a candidate's coverage gap (dispatch/coverage.ts: the ETA from the doctor to
+   * the nearest other free doctor) added to its cost; 0 turns it off. Default 0.5: a doctor who is the only cover of
+   * their area must be nearer by half of what the next patient there would lose before they are taken (measured:
+   * 0.5 did better than 1, which sends patients noticeably further; docs/BENCHMARKS.md).
+   */
+  coverageWeight: number;
+  /**
+   * Batched matching only: an en-route routine booking is given to a free doctor who would arrive at least this much
+   * sooner than its doctor on the way, once per booking (dispatch/rematch.ts); 0 turns rematching off. Default 300 000
+   * (5 min): enough to be worth turning a doctor round and a second offer that may be declined.
+   */
+  rematchSavingMs: number;
   /** How long a doctor has to answer an offer (DISPATCH_OFFER_TIMEOUT_MS). Default 20 000. */
   offerTimeoutMs: number;
   /** The same for an emergency (DISPATCH_EMERGENCY_OFFER_TIMEOUT_MS). Default 10 000. */
@@ -48,6 +67,9 @@ export interface DispatchSettings {
 export const DEFAULT_DISPATCH_SETTINGS: DispatchSettings = {
   matching: 'batched',
   batchWindowMs: 1_000,
+  lookAheadMs: 600_000,
+  coverageWeight: 0.5,
+  rematchSavingMs: 300_000,
   offerTimeoutMs: 20_000,
   emergencyOfferTimeoutMs: 10_000,
   searchTimeoutMs: 600_000,
@@ -108,6 +130,9 @@ export function resolveDispatchSettings(input: DispatchSettingsInput = {}): Disp
     throw invalid('matching', "'batched' or 'greedy'", settings.matching);
   }
   positive('batchWindowMs', settings.batchWindowMs);
+  nonNegative('lookAheadMs', settings.lookAheadMs);
+  nonNegative('coverageWeight', settings.coverageWeight);
+  nonNegative('rematchSavingMs', settings.rematchSavingMs);
   positive('offerTimeoutMs', settings.offerTimeoutMs);
   positive('emergencyOfferTimeoutMs', settings.emergencyOfferTimeoutMs);
   positive('searchTimeoutMs', settings.searchTimeoutMs);

@@ -1,14 +1,20 @@
 /**
- * Matching searching bookings to available doctors. Batched: every non-emergency searching when the batch is due goes
- * into one assignment problem (bookings × their candidates), solved exactly by the injected solver, so that two
- * bookings contesting a doctor are resolved for the least total cost rather than first come first served. Greedy: one
- * booking at a time takes its cheapest free candidate (the baseline). Either way a match becomes an offer
- * (offers.ts); a booking left without one is tried again one batch window later.
+ * Matching searching bookings to doctors. Batched: every non-emergency searching when the batch is due goes into one
+ * assignment problem (bookings × their candidates), solved exactly by the injected solver, so that two bookings
+ * contesting a doctor are resolved for the least total cost rather than first come first served. Its candidates are
+ * the free doctors and the doctors about to finish a visit (look-ahead.ts: a booking given one waits for them), each
+ * costed with what taking them leaves uncovered (coverage.ts); en-route bookings are given to a much nearer doctor who
+ * came free (rematch.ts, from the tick). Greedy: one booking at a time takes its cheapest free candidate — the
+ * nearest-first baseline, none of the above. Either way a match becomes an offer (offers.ts); a booking left without
+ * one is tried again one batch window later.
  */
 import { problemFromCandidates, type CandidateRow } from './assignment.ts';
 import type { Booking } from './booking-types.ts';
 import { findCandidates, type Candidate } from './candidates.ts';
+import { CoverageGaps } from './coverage.ts';
 import type { DispatchContext } from './dispatch-context.ts';
+import { REPLAN_EVERY_MS, soonFreeCandidates } from './look-ahead.ts';
+import { matcherMemoryOf } from './matcher-memory.ts';
 import { offerTo } from './offers.ts';
 
 /** The candidates of a booking under the settings, leaving out doctors held or reserved by other bookings. */
@@ -57,27 +63,37 @@ export interface BatchOutcome {
   cols: number;
   /** Offers written. */
   offered: number;
+  /** Bookings left waiting for a doctor about to finish a visit (look-ahead.ts). */
+  planned: number;
   solveSeconds: number;
 }
 
 /**
- * Runs one batch over every searching non-emergency when at least one of them is due; undefined when none is. Offers
- * are written in parallel; a booking whose doctor was taken meanwhile (an emergency, a dispatcher) waits for the next
- * batch.
+ * Runs one batch over every searching non-emergency when at least one of them is due, or a doctor a booking waits for
+ * came free; undefined otherwise. Each booking's candidates are its free doctors and, with the look-ahead on, the
+ * doctors about to finish a visit, with the coverage term added to their costs; a booking given one of the latter is
+ * planned (it keeps searching and is planned again within {@link REPLAN_EVERY_MS}), the others are offered their
+ * doctor. Offers are written in parallel; a booking whose doctor was taken meanwhile (an emergency, a dispatcher)
+ * waits for the next batch.
  */
 export async function matchBatch(context: DispatchContext, now: number): Promise<BatchOutcome | undefined> {
   const searching = context.bookings.searching().filter((booking) => !booking.emergency);
-  if (!searching.some((booking) => isDue(context, booking, now))) return undefined;
+  const memory = matcherMemoryOf(context);
+  const freed = memory.plannedDoctorFreed(context);
+  if (!freed && !searching.some((booking) => isDue(context, booking, now))) return undefined;
   const columns = new Map<string, number>();
   const doctorIds: string[] = [];
   const entries: { booking: Booking; candidates: Candidate[] }[] = [];
   let maxCost = 0;
+  const coverage = new CoverageGaps(context, now);
   for (const booking of searching) {
-    const candidates = candidatesOf(context, booking, now);
+    const candidates = [...candidatesOf(context, booking, now), ...soonFreeCandidates(context, booking, now)];
     if (candidates.length === 0) {
+      memory.drop(booking.id);
       retryLater(context, booking, now);
       continue;
     }
+    coverage.addTo(candidates);
     for (const candidate of candidates) {
       maxCost = Math.max(maxCost, candidate.cost);
       if (!columns.has(candidate.doctorId)) {
@@ -87,7 +103,7 @@ export async function matchBatch(context: DispatchContext, now: number): Promise
     }
     entries.push({ booking, candidates });
   }
-  if (entries.length === 0) return { rows: 0, cols: 0, offered: 0, solveSeconds: 0 };
+  if (entries.length === 0) return { rows: 0, cols: 0, offered: 0, planned: 0, solveSeconds: 0 };
   const rows: CandidateRow[] = entries.map(({ booking, candidates }) => ({
     cols: candidates.map((candidate) => columns.get(candidate.doctorId) as number),
     costs: candidates.map((candidate) => candidate.cost),
@@ -100,19 +116,33 @@ export async function matchBatch(context: DispatchContext, now: number): Promise
   context.metrics?.matchingBatchSize.observe(entries.length);
   context.metrics?.matchingSolveSeconds.observe(solveSeconds);
   const results = await Promise.all(
-    entries.map(async ({ booking, candidates }, row) => {
+    entries.map(async ({ booking, candidates }, row): Promise<'offered' | 'planned' | 'none'> => {
       const col = solution.rowToCol[row] as number;
       const candidate = col < 0 ? undefined : candidates.find((c) => c.doctorId === doctorIds[col]);
-      const offered =
-        candidate !== undefined && (await offerTo(context, booking.id, candidate, now, 'matched:batch'));
+      if (candidate?.freeInSeconds !== undefined) {
+        memory.plan(booking.id, candidate, now);
+        context.bookings.deferAttempt(
+          booking.id,
+          now + Math.max(context.settings.batchWindowMs, REPLAN_EVERY_MS),
+        );
+        return 'planned';
+      }
+      // An offer to the doctor the booking waited for says so in its history.
+      const reason =
+        candidate !== undefined && memory.planOf(booking.id)?.doctorId === candidate.doctorId
+          ? 'matched:look_ahead'
+          : 'matched:batch';
+      memory.drop(booking.id);
+      const offered = candidate !== undefined && (await offerTo(context, booking.id, candidate, now, reason));
       if (!offered) retryLater(context, booking, now);
-      return offered;
+      return offered ? 'offered' : 'none';
     }),
   );
   return {
     rows: entries.length,
     cols: doctorIds.length,
-    offered: results.filter(Boolean).length,
+    offered: results.filter((result) => result === 'offered').length,
+    planned: results.filter((result) => result === 'planned').length,
     solveSeconds,
   };
 }

@@ -9,6 +9,7 @@ import type { DispatchContext } from './dispatch-context.ts';
 import { matchEmergency } from './emergency.ts';
 import { isDue, matchBatch, matchGreedy, type BatchOutcome } from './matching.ts';
 import { lapseOffers } from './offers.ts';
+import { rematchEnRoute } from './rematch.ts';
 import {
   checkSla,
   departScheduled,
@@ -28,6 +29,8 @@ export interface TickSummary {
   emergenciesTried: number;
   greedyOffered: number;
   batch: BatchOutcome | undefined;
+  /** En-route routine bookings offered to a nearer doctor (rematch.ts). */
+  rematched: number;
   slaBreaches: number;
 }
 
@@ -54,6 +57,7 @@ export async function runTick(context: DispatchContext, now: number): Promise<Ti
   } else {
     batch = await matchBatch(context, now);
   }
+  const rematched = await rematchEnRoute(context, now);
   const slaBreaches = await checkSla(context, now);
   context.sync.retry(now);
   await context.outbox.flush();
@@ -67,6 +71,7 @@ export async function runTick(context: DispatchContext, now: number): Promise<Ti
     emergenciesTried,
     greedyOffered,
     batch,
+    rematched,
     slaBreaches,
   };
 }

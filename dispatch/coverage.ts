@@ -1,0 +1,61 @@
+/**
+ * Coverage: what taking a doctor leaves behind. A free doctor is the cover of the streets around them; once they go,
+ * the next patient there waits for the nearest doctor still free. The gap of a doctor is that doctor's ETA — the drive
+ * from where the doctor is (or will be free, for a doctor finishing a visit) to the nearest other available doctor.
+ * Batched matching adds a share of it to each candidate's cost (DispatchSettings coverageWeight), so that of two
+ * doctors about as near to a patient it takes the one from where free doctors are plenty, and does not empty an area.
+ */
+import { etaSeconds } from '../geo/eta.ts';
+import type { Candidate } from './candidates.ts';
+import type { DispatchContext } from './dispatch-context.ts';
+
+/**
+ * Gaps of doctors, computed once per doctor and batch: `gapSeconds(doctorId, lat, lng)` is the ETA from (lat, lng) to
+ * the nearest available, unheld doctor other than `doctorId`, at most the maximum ETA (also when there is none).
+ */
+export class CoverageGaps {
+  private readonly gaps = new Map<string, number>();
+
+  constructor(
+    private readonly context: DispatchContext,
+    private readonly now: number,
+  ) {}
+
+  /**
+   * Adds coverageWeight × gap to the cost of each candidate (where the fleet places them); nothing with the weight
+   * at 0.
+   */
+  addTo(candidates: readonly Candidate[]): void {
+    const weight = this.context.settings.coverageWeight;
+    if (weight <= 0) return;
+    for (const candidate of candidates) {
+      const doctor = this.context.live.fleet.get(candidate.doctorId);
+      if (doctor?.lat === undefined || doctor.lng === undefined) continue;
+      candidate.cost += weight * this.gapSeconds(candidate.doctorId, doctor.lat, doctor.lng);
+    }
+  }
+
+  /** The gap of the doctor at (lat, lng), seconds; see the class. */
+  gapSeconds(doctorId: string, lat: number, lng: number): number {
+    const known = this.gaps.get(doctorId);
+    if (known !== undefined) return known;
+    const { live, bookings, settings } = this.context;
+    const hits = live.fleet.nearby(lat, lng, { k: 4, status: 'available', maxKm: settings.maxKm });
+    let gap = settings.maxEtaSeconds;
+    for (const { doctor } of hits) {
+      if (doctor.id === doctorId || doctor.lat === undefined || doctor.lng === undefined) continue;
+      if (!bookings.isFree(doctor.id)) continue;
+      const eta = etaSeconds(
+        live.traffic,
+        { lat: doctor.lat, lng: doctor.lng },
+        { lat, lng },
+        this.now,
+        settings.eta,
+      );
+      gap = Math.min(gap, eta);
+      break;
+    }
+    this.gaps.set(doctorId, gap);
+    return gap;
+  }
+}
