@@ -19,6 +19,8 @@ export interface BookingAccount {
   priority: TriageCategory;
   createdAt: number;
   status: BookingStatus;
+  /** The first time the booking was offered to a doctor: how long the matcher kept it before anyone was asked. */
+  firstOfferedAt?: number;
   /** The first time a doctor was assigned (a reassignment does not reset the clock the patient waits by). */
   firstAssignedAt?: number;
   /** The latest assignment: the one whose doctor drove to the patient when the booking was reached. */
@@ -29,6 +31,10 @@ export interface BookingAccount {
   cancelReason?: string;
   /** Status changes recorded for it. */
   transitions: number;
+  /** Whether a doctor it waited for while they finished a visit was offered it (reason `matched:look_ahead`). */
+  lookAheadOffered: boolean;
+  /** Whether its doctor, still on the way, was replaced by a nearer one (reason `reassigned:nearer_doctor`). */
+  rematched: boolean;
   /** Times it went back to searching after a doctor had it (declines, lapses, preemption). */
   researches: number;
 }
@@ -57,7 +63,17 @@ export class BookingLedger {
   created(id: string, index: number, priority: TriageCategory, createdAt: number): BookingAccount {
     let account = this.accounts.get(id);
     if (!account) {
-      account = { id, index, priority, createdAt, status: 'created', transitions: 0, researches: 0 };
+      account = {
+        id,
+        index,
+        priority,
+        createdAt,
+        status: 'created',
+        transitions: 0,
+        researches: 0,
+        lookAheadOffered: false,
+        rematched: false,
+      };
       this.accounts.set(id, account);
     } else {
       account.index = index;
@@ -78,6 +94,9 @@ export class BookingLedger {
     }
     account.transitions++;
     account.status = update.to;
+    if (update.to === 'offered' && account.firstOfferedAt === undefined) account.firstOfferedAt = update.at;
+    if (update.to === 'offered' && update.reason === 'matched:look_ahead') account.lookAheadOffered = true;
+    if (update.to === 'searching' && update.reason === 'reassigned:nearer_doctor') account.rematched = true;
     if (update.to === 'assigned' && account.firstAssignedAt === undefined)
       account.firstAssignedAt = update.at;
     if (update.to === 'assigned') account.lastAssignedAt = update.at;

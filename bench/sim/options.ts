@@ -52,6 +52,25 @@ export const simulationOptionsSchema = z.object({
     .default(120),
   /** The dispatcher's batch window, seconds; the dispatcher's default (DISPATCH_BATCH_WINDOW_MS) when omitted. */
   batchWindowSeconds: z.number().min(0.001).max(600).optional(),
+  /**
+   * Batched matching's look-ahead, minutes: doctors finishing a visit within it are candidates (DispatchSettings
+   * lookAheadMs); 0 turns it off; the dispatcher's default when omitted. Greedy matching never looks ahead.
+   */
+  lookAheadMinutes: z.number().min(0).max(600).optional(),
+  /** Batched matching's coverage weight (DispatchSettings coverageWeight); the dispatcher's default when omitted. */
+  coverageWeight: z.number().min(0).max(10).optional(),
+  /**
+   * Batched matching's rematch threshold, minutes (DispatchSettings rematchSavingMs); 0 turns rematching off; the
+   * dispatcher's default when omitted.
+   */
+  rematchSavingMinutes: z.number().min(0).max(600).optional(),
+  /**
+   * The cost's rating term, seconds per star below 5, for both matchers; the dispatcher's default when omitted. 0 (with
+   * `fairnessSecondsPerVisit` 0) makes both matchers choose by ETA alone.
+   */
+  ratingSecondsPerStar: z.number().min(0).max(3_600).optional(),
+  /** The cost's fairness term, seconds per recent visit, for both matchers; the dispatcher's default when omitted. */
+  fairnessSecondsPerVisit: z.number().min(0).max(3_600).optional(),
   /** Traffic detectors feeding the traffic field. */
   detectors: z.number().int().min(0).max(100_000).default(200),
   /** Probability that a doctor declines an offer. */
@@ -92,6 +111,11 @@ const NUMBER_FLAGS = {
   'step-seconds': 'stepSeconds',
   'drain-minutes': 'drainMinutes',
   'batch-window-seconds': 'batchWindowSeconds',
+  'look-ahead-minutes': 'lookAheadMinutes',
+  'coverage-weight': 'coverageWeight',
+  'rematch-saving-minutes': 'rematchSavingMinutes',
+  'rating-seconds-per-star': 'ratingSecondsPerStar',
+  'fairness-seconds-per-visit': 'fairnessSecondsPerVisit',
   detectors: 'detectors',
   'decline-share': 'declineShare',
   'cancel-share': 'cancelShare',
@@ -108,6 +132,11 @@ export const USAGE = `usage: npm run sim -- [options]
   --step-seconds S         simulated seconds per clock step (default 1)
   --drain-minutes M        minutes the city runs on after the last booking (default 120)
   --batch-window-seconds W the dispatcher's batch window (default: the dispatcher's own)
+  --look-ahead-minutes M   batched matching's look-ahead (default: the dispatcher's; 0 = off)
+  --coverage-weight W      batched matching's coverage weight (default: the dispatcher's; 0 = off)
+  --rematch-saving-minutes M  batched matching's rematch threshold (default: the dispatcher's; 0 = off)
+  --rating-seconds-per-star S     cost of a rating star below 5, both matchers (default: the dispatcher's)
+  --fairness-seconds-per-visit S  cost of a recent visit, both matchers (default: the dispatcher's)
   --detectors N            traffic detectors (default 200)
   --decline-share P        probability a doctor declines an offer (default 0.05)
   --cancel-share P         share of routine bookings the patient cancels (default 0.02)

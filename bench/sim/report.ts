@@ -33,6 +33,17 @@ export interface PrioritySummary {
   arriveP50: number | null;
   arriveP90: number | null;
   arriveMean: number | null;
+  /**
+   * Mean time from booking to the first offer, over the bookings offered: what the matcher itself added (batch window,
+   * waiting for a doctor about to be free, no candidate at all) before any doctor was asked.
+   */
+  firstOfferMean: number | null;
+  /** Bookings offered to a doctor they waited for while the doctor finished a visit (look-ahead). */
+  lookAheadOffered: number;
+  /** Bookings whose doctor, still on the way, was replaced by a nearer one (rematch). */
+  rematched: number;
+  /** Times bookings went back to searching after a doctor had them (declines, lapses, preemption), per booking. */
+  researchesPerBooking: number | null;
   /** Mean drive: from the (last) assignment to the arrival — the part of the wait the choice of doctor decides. */
   driveMean: number | null;
   /**
@@ -98,6 +109,11 @@ export function summarise(
 ): PrioritySummary {
   const assign: number[] = [];
   const arrive: number[] = [];
+  let firstOfferTotal = 0;
+  let firstOffers = 0;
+  let researches = 0;
+  let lookAheadOffered = 0;
+  let rematched = 0;
   let driveTotal = 0;
   let drives = 0;
   let completed = 0;
@@ -113,6 +129,13 @@ export function summarise(
     else active++;
     if (account.firstAssignedAt !== undefined)
       assign.push(minutes(account.firstAssignedAt - account.createdAt));
+    if (account.firstOfferedAt !== undefined) {
+      firstOfferTotal += minutes(account.firstOfferedAt - account.createdAt);
+      firstOffers++;
+    }
+    researches += account.researches;
+    if (account.lookAheadOffered) lookAheadOffered++;
+    if (account.rematched) rematched++;
     const patientCancelled =
       account.status === 'cancelled' &&
       account.cancelReason === PATIENT_CANCEL_REASON &&
@@ -145,6 +168,10 @@ export function summarise(
     arriveMean: round(
       arrive.length === 0 ? null : arrive.reduce((sum, value) => sum + value, 0) / arrive.length,
     ),
+    firstOfferMean: round(firstOffers === 0 ? null : firstOfferTotal / firstOffers),
+    lookAheadOffered,
+    rematched,
+    researchesPerBooking: round(accounts.length === 0 ? null : researches / accounts.length, 3),
     driveMean: round(drives === 0 ? null : driveTotal / drives),
     withinTarget: round(needed === 0 ? null : withinTarget / needed, 4),
   };
@@ -270,6 +297,7 @@ export function formatReport(
     'arrive50',
     'arrive90',
     'arrive-mean',
+    'offer-mean',
     'drive-mean',
     'within',
   ];
@@ -291,6 +319,7 @@ export function formatReport(
         s.arriveP50,
         s.arriveP90,
         s.arriveMean,
+        s.firstOfferMean,
         s.driveMean,
         s.withinTarget === null ? null : `${(s.withinTarget * 100).toFixed(1)}%`,
       ];
@@ -317,8 +346,9 @@ export function formatReport(
     }
   }
   out.push('');
-  for (const run of runs) {
+  runs.forEach((run, r) => {
     const f = run.figures;
+    const all = (summaries[r] as PrioritySummary[]).at(-1) as PrioritySummary;
     const speed = f.simulatedMinutes / Math.max(f.wallSeconds, 1e-9);
     const refused = Object.entries(f.phones.refused)
       .map(([code, count]) => `${code} ${count}`)
@@ -334,8 +364,10 @@ export function formatReport(
         (f.batches === 0
           ? ''
           : `; batches ${f.batches}, ${f.jointBatches} of them with 2+ bookings` +
-            (f.meanJointBatchRows === null ? '' : ` (mean ${f.meanJointBatchRows.toFixed(1)})`)),
+            (f.meanJointBatchRows === null ? '' : ` (mean ${f.meanJointBatchRows.toFixed(1)})`) +
+            `; bookings offered a doctor they waited for ${all.lookAheadOffered}, ` +
+            `given a nearer doctor on the way ${all.rematched}`),
     );
-  }
+  });
   return out.join('\n');
 }

@@ -87,7 +87,14 @@ export async function runScenario(
     );
   }
   phones.sendFirstFixes(now);
-  const batchWindowSeconds = scenario.options.batchWindowSeconds;
+  const {
+    batchWindowSeconds,
+    lookAheadMinutes,
+    coverageWeight,
+    rematchSavingMinutes,
+    ratingSecondsPerStar,
+    fairnessSecondsPerVisit,
+  } = scenario.options;
   const dispatcher = new Dispatcher({
     store,
     engine,
@@ -99,6 +106,15 @@ export async function runScenario(
     settings: {
       matching,
       ...(batchWindowSeconds === undefined ? {} : { batchWindowMs: Math.round(batchWindowSeconds * 1000) }),
+      ...(lookAheadMinutes === undefined ? {} : { lookAheadMs: Math.round(lookAheadMinutes * 60_000) }),
+      ...(coverageWeight === undefined ? {} : { coverageWeight }),
+      ...(rematchSavingMinutes === undefined
+        ? {}
+        : { rematchSavingMs: Math.round(rematchSavingMinutes * 60_000) }),
+      scoring: {
+        ...(ratingSecondsPerStar === undefined ? {} : { ratingSecondsPerStar }),
+        ...(fairnessSecondsPerVisit === undefined ? {} : { fairnessSecondsPerVisit }),
+      },
     },
   });
   await dispatcher.restore();

@@ -25,6 +25,8 @@ function account(
     status,
     transitions: 1,
     researches: 0,
+    lookAheadOffered: false,
+    rematched: false,
     ...(minutes.assigned === undefined
       ? {}
       : { firstAssignedAt: T0 + minutes.assigned * MINUTE, lastAssignedAt: T0 + minutes.assigned * MINUTE }),
@@ -77,6 +79,34 @@ describe('simulation report', () => {
     });
   });
 
+  it('splits the wait: booking to first offer, bookings served by a doctor they waited for or given a nearer one', () => {
+    const summary = summarise(4, [
+      account(0, 'completed', { assigned: 1, arrived: 5 }, { firstOfferedAt: T0 + 0.5 * MINUTE }),
+      account(
+        1,
+        'completed',
+        { assigned: 4, arrived: 9 },
+        {
+          firstOfferedAt: T0 + 3.5 * MINUTE,
+          lookAheadOffered: true,
+        },
+      ),
+      account(
+        2,
+        'en_route',
+        { assigned: 1 },
+        { firstOfferedAt: T0 + 1 * MINUTE, rematched: true, researches: 1 },
+      ),
+      account(3, 'searching'),
+    ]);
+    expect(summary).toMatchObject({
+      firstOfferMean: 1.67,
+      lookAheadOffered: 1,
+      rematched: 1,
+      researchesPerBooking: 0.25,
+    });
+  });
+
   it('reports nothing to compare as null, not as zero', () => {
     const empty = summarise(2, []);
     expect(empty.arriveMean).toBeNull();
@@ -105,6 +135,28 @@ describe('simulation options', () => {
       help: false,
     });
     expect(parseSimulationArguments(['--matching', 'both']).matching).toEqual(['batched', 'greedy']);
+    expect(
+      parseSimulationArguments([
+        '--look-ahead-minutes',
+        '0',
+        '--coverage-weight',
+        '0.25',
+        '--rematch-saving-minutes',
+        '3',
+        '--rating-seconds-per-star',
+        '0',
+        '--fairness-seconds-per-visit',
+        '0',
+      ]),
+    ).toMatchObject({
+      lookAheadMinutes: 0,
+      coverageWeight: 0.25,
+      rematchSavingMinutes: 3,
+      ratingSecondsPerStar: 0,
+      fairnessSecondsPerVisit: 0,
+    });
+    // Omitted, the dispatcher's own defaults stand.
+    expect(resolveSimulationOptions().lookAheadMinutes).toBeUndefined();
   });
 
   it('refuses a value out of range or not a number, naming the option', () => {
