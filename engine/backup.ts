@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import { TotError } from '../geo/errors.ts';
 import type { PartState, StreamPositions } from './bus.ts';
+import { packInto } from './fleet-snapshot.ts';
 
 /**
  * What a backup holds: the engine's live state at one moment and the stream positions that state reflects, so that a
@@ -59,13 +60,11 @@ export function encodeEnvelope(envelope: SnapshotEnvelope): Uint8Array {
  */
 export function encodeEnvelopeAlone(envelope: SnapshotEnvelope, into?: ArrayBuffer): Uint8Array<ArrayBuffer> {
   const { version, takenAt, positions, traffic, fleet } = envelope;
-  const sized = new Packr(PACKR_OPTIONS);
   // Room for the fleet plus the small parts; msgpackr moves to a larger buffer of its own if the traffic outgrows it.
   const room = fleet.byteLength + (1 << 20);
   // A new buffer gets a quarter more, so that a slightly larger snapshot still fits when its memory comes back.
   const buffer = into !== undefined && into.byteLength >= room ? into : new ArrayBuffer(room + (room >> 2));
-  sized.useBuffer(new Uint8Array(buffer));
-  return sized.pack({ version, takenAt, positions, traffic, fleet }) as Uint8Array<ArrayBuffer>;
+  return packInto(new Packr(PACKR_OPTIONS), { version, takenAt, positions, traffic, fleet }, buffer);
 }
 
 /**

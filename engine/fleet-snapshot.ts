@@ -106,9 +106,27 @@ export function encodeFleetSnapshot(columns: FleetColumns): Uint8Array {
     for (const text of list) estimate += 3 * text.length + 5;
   }
   for (const [, names] of columns.overflow) for (const name of names) estimate += 3 * name.length + 10;
-  const sized = new Packr(PACKR_OPTIONS);
-  sized.useBuffer(new Uint8Array(estimate));
-  return sized.pack(record);
+  return packInto(new Packr(PACKR_OPTIONS), record, new ArrayBuffer(estimate));
+}
+
+/** Size of the buffer msgpackr is handed back after {@link packInto}: its own default. */
+const DEFAULT_PACK_BUFFER_BYTES = 8192;
+
+/**
+ * Packs `value` with `packr` into `memory` (msgpackr moves to a larger buffer of its own if it does not fit) and
+ * returns the bytes. msgpackr's target buffer is one per thread, shared by every Packr: it must be a Buffer (string
+ * packing calls its utf8Write — a plain Uint8Array breaks the next pack of a long string anywhere in the thread), and
+ * it is handed a small fresh one afterwards, so that the thread does not keep `memory` alive or write into it.
+ */
+export function packInto(packr: Packr, value: unknown, memory: ArrayBuffer): Uint8Array<ArrayBuffer> {
+  packr.useBuffer(Buffer.from(memory));
+  try {
+    const packed = packr.pack(value);
+    // A plain Uint8Array over the same memory, as callers and the bytes' readers expect.
+    return new Uint8Array(packed.buffer as ArrayBuffer, packed.byteOffset, packed.byteLength);
+  } finally {
+    packr.useBuffer(Buffer.allocUnsafeSlow(DEFAULT_PACK_BUFFER_BYTES));
+  }
 }
 
 function invalid(message: string, details: Record<string, unknown> = {}): TotError {

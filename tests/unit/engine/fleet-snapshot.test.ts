@@ -33,6 +33,18 @@ describe('Fleet snapshot', () => {
     expect(restored.toSnapshot()).toEqual(fleet.toSnapshot());
   });
 
+  it('leaves msgpack packing in the thread working and its memory alone (long strings, later packs)', () => {
+    const fleet = variedFleet();
+    const snapshot = fleet.toSnapshot();
+    const copy = Uint8Array.from(snapshot);
+    // msgpackr's buffer is shared by every Packr of the thread: a snapshot once left it unable to pack long strings.
+    const other = new Packr({ useRecords: false });
+    const text = 'a dead letter reason '.repeat(20);
+    for (let i = 0; i < 50; i++) expect(other.unpack(other.pack({ text, i }))).toEqual({ text, i });
+    expect(snapshot).toEqual(copy);
+    expect(fleetDifferences(fleet, Fleet.fromSnapshot(snapshot))).toEqual([]);
+  });
+
   it('the compare helper reports a difference', () => {
     const fleet = variedFleet(50);
     const other = Fleet.fromSnapshot(fleet.toSnapshot());
