@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DispatchSettingsInput } from '../../../dispatch/dispatch-settings.ts';
+import { REMATCH_EVERY_MS } from '../../../dispatch/rematch.ts';
 import { dispatchHarness, doctorActor, PATIENT, type DispatchHarness } from './dispatch-harness.ts';
 
 const MINUTE = 60_000;
@@ -49,7 +50,7 @@ describe('rematch', () => {
 
   it('gives an en-route booking to a doctor who came free much nearer, and frees the far doctor', async () => {
     const { harness, booking } = await farDoctorOnTheWay();
-    harness.advance(10_000);
+    harness.advance(REMATCH_EVERY_MS);
     harness.moveDoctor('far', 10);
     harness.addDoctor('near', 1);
     const summary = await harness.tick();
@@ -69,7 +70,7 @@ describe('rematch', () => {
 
   it('rematches a booking once at most', async () => {
     const { harness, booking } = await farDoctorOnTheWay();
-    harness.advance(10_000);
+    harness.advance(REMATCH_EVERY_MS);
     harness.addDoctor('near', 1);
     await harness.tick();
     await harness.dispatcher.decline(booking.id, 'near', doctorActor('near'));
@@ -77,7 +78,7 @@ describe('rematch', () => {
     harness.advance(1_000);
     await harness.tick();
     await harness.dispatcher.accept(booking.id, 'far', doctorActor('far'));
-    harness.advance(10_000);
+    harness.advance(REMATCH_EVERY_MS);
     harness.addDoctor('nearer-still', 0.5);
     const summary = await harness.tick();
     expect(summary.rematched).toBe(0);
@@ -86,19 +87,19 @@ describe('rematch', () => {
 
   it('leaves the booking alone when the saving is below the threshold, for emergencies, and in greedy matching', async () => {
     const small = await farDoctorOnTheWay();
-    small.harness.advance(10_000);
+    small.harness.advance(REMATCH_EVERY_MS);
     // 8 km: 1 040 s against 1 300 s: 260 s saved, under 5 min.
     small.harness.addDoctor('a-little-nearer', 8);
     expect((await small.harness.tick()).rematched).toBe(0);
 
     const emergency = await farDoctorOnTheWay({}, 2);
-    emergency.harness.advance(10_000);
+    emergency.harness.advance(REMATCH_EVERY_MS);
     emergency.harness.addDoctor('near', 1);
     expect((await emergency.harness.tick()).rematched).toBe(0);
     expect((await emergency.harness.dispatcher.get(emergency.booking.id)).doctorId).toBe('far');
 
     const greedy = await farDoctorOnTheWay({ matching: 'greedy' });
-    greedy.harness.advance(10_000);
+    greedy.harness.advance(REMATCH_EVERY_MS);
     greedy.harness.addDoctor('near', 1);
     expect((await greedy.harness.tick()).rematched).toBe(0);
     expect((await greedy.harness.dispatcher.get(greedy.booking.id)).doctorId).toBe('far');
