@@ -10,8 +10,22 @@ import type { Candidate } from './candidates.ts';
 import type { DispatchContext } from './dispatch-context.ts';
 
 /**
+ * The largest gap counted, seconds: an area with nobody free within a quarter of an hour is uncovered whichever doctor
+ * goes, so further differences say nothing.
+ */
+export const MAX_GAP_SECONDS = 900;
+
+/**
+ * How far the search for the nearest other free doctor goes, km: beyond the distance {@link MAX_GAP_SECONDS} covers
+ * in town. A search with no limit for a status few doctors have (a busy city) widens ring after ring over the whole
+ * city, for a gap the cap would clip anyway.
+ */
+export const GAP_SEARCH_KM = 10;
+
+/**
  * Gaps of doctors, computed once per doctor and batch: `gapSeconds(doctorId, lat, lng)` is the ETA from (lat, lng) to
- * the nearest available, unheld doctor other than `doctorId`, at most the maximum ETA (also when there is none).
+ * the nearest available, unheld doctor other than `doctorId`, at most {@link MAX_GAP_SECONDS} (also when there is none
+ * within {@link GAP_SEARCH_KM}).
  */
 export class CoverageGaps {
   private readonly gaps = new Map<string, number>();
@@ -40,8 +54,12 @@ export class CoverageGaps {
     const known = this.gaps.get(doctorId);
     if (known !== undefined) return known;
     const { live, bookings, settings } = this.context;
-    const hits = live.fleet.nearby(lat, lng, { k: 4, status: 'available', maxKm: settings.maxKm });
-    let gap = settings.maxEtaSeconds;
+    const hits = live.fleet.nearby(lat, lng, {
+      k: 4,
+      status: 'available',
+      maxKm: Math.min(settings.maxKm, GAP_SEARCH_KM),
+    });
+    let gap = MAX_GAP_SECONDS;
     for (const { doctor } of hits) {
       if (doctor.id === doctorId || doctor.lat === undefined || doctor.lng === undefined) continue;
       if (!bookings.isFree(doctor.id)) continue;

@@ -12,6 +12,7 @@
  * never wait for a doctor: they are matched one by one from free doctors (emergency.ts). A plan never reaches past the
  * booking's search timeout (less a margin for one declined offer) nor past its arrival target.
  */
+import { haversineKm } from '../geo/distance.ts';
 import { etaSeconds } from '../geo/eta.ts';
 import type { Booking } from './booking-types.ts';
 import type { Candidate } from './candidates.ts';
@@ -40,51 +41,110 @@ export function planDeadline(context: DispatchContext, booking: Booking): number
   );
 }
 
+/** A doctor with a patient whose visit is expected to end within the look-ahead. */
+interface SoonFreeDoctor {
+  doctorId: string;
+  lat: number;
+  lng: number;
+  specializations: readonly string[];
+  rating: number | undefined;
+  /** Expected end of the visit, ms since the epoch. */
+  freeAt: number;
+}
+
 /**
- * Doctors with a patient (on site, their booking arrived or in progress) among the nearest `candidates` with the
- * booking's specialization, whose visit is expected to end within the look-ahead and before the plan deadline, and
- * who would then reach the booking within its maximum ETA and its arrival target. Each candidate's ETA is the
- * expected remaining visit time plus the drive (at the traffic of the time they leave), `freeInSeconds` the first
- * part; cheapest first. None for an emergency or with the look-ahead off.
+ * The doctors about to be free, found once per batch from the dispatcher's own active visits (arrived or in progress,
+ * the doctor on site) rather than by a fleet search per booking: a search for a status few doctors have widens ring
+ * after ring over the whole city, while the visits ending within minutes are a few dozen even in a large fleet.
  */
-export function soonFreeCandidates(context: DispatchContext, booking: Booking, now: number): Candidate[] {
-  const { settings, live, bookings } = context;
-  if (booking.emergency || settings.lookAheadMs <= 0) return [];
-  const until = Math.min(now + settings.lookAheadMs, planDeadline(context, booking));
-  if (until <= now) return [];
-  const arriveBy = arrivalDeadline(context, booking);
-  const durations = matcherMemoryOf(context).durations;
-  const declined = new Set(booking.declinedBy);
-  const hits = live.fleet.nearby(booking.lat, booking.lng, {
-    k: settings.candidates,
-    status: 'on_site',
-    maxKm: settings.maxKm,
-    ...(booking.specialization === undefined ? {} : { specialization: booking.specialization }),
-  });
-  const candidates: Candidate[] = [];
-  for (const { doctor, distanceKm } of hits) {
-    if (doctor.lat === undefined || doctor.lng === undefined || declined.has(doctor.id)) continue;
-    const visit = bookings.holderOf(doctor.id);
-    if (visit?.status !== 'in_progress' && visit?.status !== 'arrived') continue;
-    const elapsed = visit.status === 'in_progress' ? now - (visit.startedAt ?? now) : 0;
-    const remaining = durations.remainingMs(visit.callType, elapsed, visit.estimatedDurationMinutes * 60_000);
-    if (remaining === undefined || now + remaining > until) continue;
-    const drive = etaSeconds(
-      live.traffic,
-      { lat: doctor.lat, lng: doctor.lng },
-      { lat: booking.lat, lng: booking.lng },
-      now + remaining,
-      settings.eta,
-    );
-    const eta = remaining / 1000 + drive;
-    if (eta > settings.maxEtaSeconds || now + eta * 1000 > arriveBy) continue;
-    const candidate: Candidate = { doctorId: doctor.id, etaSeconds: eta, distanceKm, cost: 0 };
-    candidate.freeInSeconds = remaining / 1000;
-    if (doctor.rating !== undefined) candidate.rating = doctor.rating;
-    candidate.cost = context.scorer.cost(candidate, false, now);
-    candidates.push(candidate);
+export class SoonFreeDoctors {
+  private readonly doctors: SoonFreeDoctor[] = [];
+
+  constructor(
+    private readonly context: DispatchContext,
+    private readonly now: number,
+  ) {
+    const { settings, live, bookings } = context;
+    if (settings.matching !== 'batched' || settings.lookAheadMs <= 0) return;
+    const durations = matcherMemoryOf(context).durations;
+    for (const visit of bookings.withStatus('arrived', 'in_progress')) {
+      if (visit.doctorId === undefined) continue;
+      const doctor = live.fleet.get(visit.doctorId);
+      if (doctor?.status !== 'on_site' || doctor.lat === undefined || doctor.lng === undefined) continue;
+      const elapsed = visit.status === 'in_progress' ? now - (visit.startedAt ?? now) : 0;
+      const remaining = durations.remainingMs(
+        visit.callType,
+        elapsed,
+        visit.estimatedDurationMinutes * 60_000,
+      );
+      if (remaining === undefined || remaining > settings.lookAheadMs) continue;
+      this.doctors.push({
+        doctorId: doctor.id,
+        lat: doctor.lat,
+        lng: doctor.lng,
+        specializations: doctor.specializations,
+        rating: doctor.rating,
+        freeAt: now + remaining,
+      });
+    }
   }
-  return candidates.sort(
-    (a, b) => a.cost - b.cost || (a.doctorId < b.doctorId ? -1 : a.doctorId > b.doctorId ? 1 : 0),
-  );
+
+  /** Doctors about to be free, for tools and tests. */
+  get size(): number {
+    return this.doctors.length;
+  }
+
+  /**
+   * The booking's candidates among them: the nearest `candidates` (straight line) with its specialization, not among
+   * its declined, expected free before its plan deadline, and reaching it within its maximum ETA and its arrival
+   * target. Each candidate's ETA is the expected remaining visit time plus the drive (at the traffic of the time they
+   * leave), `freeInSeconds` the first part; cheapest first. None for an emergency.
+   */
+  candidatesOf(booking: Booking): Candidate[] {
+    const { context, now } = this;
+    const { settings, live } = context;
+    if (booking.emergency || this.doctors.length === 0) return [];
+    const until = Math.min(now + settings.lookAheadMs, planDeadline(context, booking));
+    const arriveBy = arrivalDeadline(context, booking);
+    const nearest = this.doctors
+      .filter(
+        (doctor) =>
+          doctor.freeAt <= until &&
+          !booking.declinedBy.includes(doctor.doctorId) &&
+          (booking.specialization === undefined || doctor.specializations.includes(booking.specialization)),
+      )
+      .map((doctor) => ({
+        doctor,
+        distanceKm: haversineKm(booking.lat, booking.lng, doctor.lat, doctor.lng),
+      }))
+      .filter(({ distanceKm }) => distanceKm <= settings.maxKm)
+      .sort((a, b) => a.distanceKm - b.distanceKm)
+      .slice(0, settings.candidates);
+    const candidates: Candidate[] = [];
+    for (const { doctor, distanceKm } of nearest) {
+      const drive = etaSeconds(
+        live.traffic,
+        { lat: doctor.lat, lng: doctor.lng },
+        { lat: booking.lat, lng: booking.lng },
+        doctor.freeAt,
+        settings.eta,
+      );
+      const freeInSeconds = (doctor.freeAt - now) / 1000;
+      const eta = freeInSeconds + drive;
+      if (eta > settings.maxEtaSeconds || now + eta * 1000 > arriveBy) continue;
+      const candidate: Candidate = {
+        doctorId: doctor.doctorId,
+        etaSeconds: eta,
+        distanceKm,
+        cost: 0,
+        freeInSeconds,
+      };
+      if (doctor.rating !== undefined) candidate.rating = doctor.rating;
+      candidate.cost = context.scorer.cost(candidate, false, now);
+      candidates.push(candidate);
+    }
+    return candidates.sort(
+      (a, b) => a.cost - b.cost || (a.doctorId < b.doctorId ? -1 : a.doctorId > b.doctorId ? 1 : 0),
+    );
+  }
 }

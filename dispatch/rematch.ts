@@ -6,10 +6,11 @@
  * only when the saving reaches `rematchSavingMs` — enough to be worth a second offer (which may be declined) and a
  * doctor turned round.
  */
+import { haversineKm } from '../geo/distance.ts';
 import type { Booking } from './booking-types.ts';
+import { findCandidates } from './candidates.ts';
 import { withdraw, type DispatchContext } from './dispatch-context.ts';
 import { matcherMemoryOf } from './matcher-memory.ts';
-import { candidatesOf } from './matching.ts';
 import { etaOf, offerTo, releaseWrite } from './offers.ts';
 import { SYSTEM } from './recorder.ts';
 
@@ -31,19 +32,42 @@ export async function rematchEnRoute(context: DispatchContext, now: number): Pro
   if (now - memory.lastRematchAt < REMATCH_EVERY_MS) return 0;
   memory.lastRematchAt = now;
   memory.forgetFinished(context);
-  const chances: { booking: Booking; remaining: number }[] = [];
-  for (const booking of context.bookings.withStatus('en_route')) {
+  const { settings, bookings, live } = context;
+  const chances: { booking: Booking; remaining: number; distanceKm: number }[] = [];
+  for (const booking of bookings.withStatus('en_route')) {
     if (booking.emergency || booking.scheduledAt !== undefined || memory.rematched.has(booking.id)) continue;
+    const doctor = live.fleet.get(booking.doctorId as string);
     const remaining = etaOf(context, booking.doctorId as string, booking, now);
-    if (remaining === undefined || remaining <= saving) continue;
-    chances.push({ booking, remaining });
+    if (
+      remaining === undefined ||
+      remaining <= saving ||
+      doctor?.lat === undefined ||
+      doctor.lng === undefined
+    )
+      continue;
+    chances.push({
+      booking,
+      remaining,
+      distanceKm: haversineKm(doctor.lat, doctor.lng, booking.lat, booking.lng),
+    });
   }
   chances.sort((a, b) => b.remaining - a.remaining);
   let rematched = 0;
-  for (const { booking, remaining } of chances) {
-    const best = candidatesOf(context, booking, now)
-      .filter((candidate) => candidate.etaSeconds + saving <= remaining)
-      .sort((a, b) => a.etaSeconds - b.etaSeconds)[0];
+  for (const { booking, remaining, distanceKm } of chances) {
+    // A doctor who arrives minutes sooner is nearer than the one on the way: the search stops at that distance.
+    const best = findCandidates(
+      live,
+      context.scorer,
+      booking,
+      now,
+      {
+        k: settings.candidates,
+        maxKm: Math.min(settings.maxKm, distanceKm),
+        maxEtaSeconds: remaining - saving,
+        eta: settings.eta,
+      },
+      (doctorId) => !bookings.isFree(doctorId),
+    ).sort((a, b) => a.etaSeconds - b.etaSeconds)[0];
     if (best === undefined) continue;
     const released = await context.locks.run([booking.id], async () => {
       const current = context.bookings.get(booking.id);
