@@ -73,6 +73,18 @@ describe('dispatch simulation', () => {
     }
   });
 
+  it('leaves look-ahead and rematching to batched matching: greedy stays nearest-first', () => {
+    const [batched, greedy] = simulation.runs.map((run) => summariseRun(run.accounts).at(-1)!);
+    expect(greedy).toMatchObject({ lookAheadOffered: 0, rematched: 0 });
+    // The crowded city gives batched matching doctors coming free near bookings whose doctor is far.
+    expect(batched!.rematched).toBeGreaterThan(0);
+    for (const run of simulation.runs) {
+      for (const account of run.accounts.filter((a) => a.rematched)) {
+        expect(account.researches).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it('never lets two bookings hold one doctor', () => {
     for (const run of simulation.runs) expect(run.figures.doubleHoldings).toBe(0);
   });
