@@ -23,20 +23,22 @@ export interface DispatchSettings {
   batchWindowMs: number;
   /**
    * Batched matching only: how far ahead a doctor finishing a visit counts as a candidate for a routine booking, at an
-   * ETA of the visit's expected remaining time plus the drive (dispatch/look-ahead.ts); 0 turns the look-ahead off.
+   * ETA of the visit's expected remaining time plus the drive (dispatch/look-ahead.ts); 0 turns the look-ahead off
+   * (DISPATCH_LOOK_AHEAD_MS).
    * Default 600 000 (10 min); the search timeout (less room for a declined offer) bounds it anyway.
    */
   lookAheadMs: number;
   /**
    * Batched matching only: the share of a candidate's coverage gap (dispatch/coverage.ts: the ETA from the doctor to
-   * the nearest other free doctor) added to its cost; 0 turns it off. Default 0.5: a doctor who is the only cover of
+   * the nearest other free doctor) added to its cost; 0 turns it off (DISPATCH_COVERAGE_WEIGHT). Default 0.5: a doctor who is the only cover of
    * their area must be nearer by half of what the next patient there would lose before they are taken (measured:
    * 0.5 did better than 1, which sends patients noticeably further; docs/BENCHMARKS.md).
    */
   coverageWeight: number;
   /**
    * Batched matching only: an en-route routine booking is given to a free doctor who would arrive at least this much
-   * sooner than its doctor on the way, once per booking (dispatch/rematch.ts); 0 turns rematching off. Default 300 000
+   * sooner than its doctor on the way, once per booking (dispatch/rematch.ts); 0 turns rematching off
+   * (DISPATCH_REMATCH_SAVING_MS). Default 300 000
    * (5 min): enough to be worth turning a doctor round and a second offer that may be declined.
    */
   rematchSavingMs: number;
@@ -176,6 +178,9 @@ export function settingsFromConfig(
     Config,
     | 'DISPATCH_MATCHING'
     | 'DISPATCH_BATCH_WINDOW_MS'
+    | 'DISPATCH_LOOK_AHEAD_MS'
+    | 'DISPATCH_COVERAGE_WEIGHT'
+    | 'DISPATCH_REMATCH_SAVING_MS'
     | 'DISPATCH_OFFER_TIMEOUT_MS'
     | 'DISPATCH_EMERGENCY_OFFER_TIMEOUT_MS'
     | 'DISPATCH_SEARCH_TIMEOUT_MS'
@@ -194,6 +199,9 @@ export function settingsFromConfig(
   return {
     matching: config.DISPATCH_MATCHING,
     batchWindowMs: config.DISPATCH_BATCH_WINDOW_MS,
+    lookAheadMs: config.DISPATCH_LOOK_AHEAD_MS,
+    coverageWeight: config.DISPATCH_COVERAGE_WEIGHT,
+    rematchSavingMs: config.DISPATCH_REMATCH_SAVING_MS,
     offerTimeoutMs: config.DISPATCH_OFFER_TIMEOUT_MS,
     emergencyOfferTimeoutMs: config.DISPATCH_EMERGENCY_OFFER_TIMEOUT_MS,
     searchTimeoutMs: config.DISPATCH_SEARCH_TIMEOUT_MS,

@@ -236,6 +236,12 @@ export const environmentSchema = z.object({
   DISPATCH_MATCHING: z.enum(['batched', 'greedy'], { error: 'must be batched or greedy' }).default('batched'),
   /** How long non-emergency bookings gather before a joint assignment, ms. */
   DISPATCH_BATCH_WINDOW_MS: integer(10, 60_000).default(1_000),
+  /** Batched matching: how far ahead a doctor finishing a visit counts as a candidate, ms; 0 = off. */
+  DISPATCH_LOOK_AHEAD_MS: integer(0, 3_600_000).default(600_000),
+  /** Batched matching: share of a candidate's coverage gap added to its cost; 0 = off. */
+  DISPATCH_COVERAGE_WEIGHT: number(0, 10).default(0.5),
+  /** Batched matching: an en-route routine booking moves to a doctor arriving this much sooner, ms; 0 = off. */
+  DISPATCH_REMATCH_SAVING_MS: integer(0, 3_600_000).default(300_000),
   /** How long a doctor has to answer an offer, ms. */
   DISPATCH_OFFER_TIMEOUT_MS: integer(1_000, 600_000).default(20_000),
   /** The same for an emergency (categories 1 and 2), ms. */
