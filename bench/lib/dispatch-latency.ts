@@ -11,7 +11,8 @@
  * as any booking does; a sample of them (half the rate, at most 100 a second; half emergencies of category 1, half
  * routine of category 4) is placed exactly where a doctor with an open phone socket stands, so that this doctor is the
  * best candidate and the offer is observed on their socket. Latency = offer frame received − request sent. A sample
- * whose offer went to another doctor (a background booking took the doctor first) is counted as missed, not timed.
+ * whose offer went to another doctor (a background booking took the doctor first; for an emergency, the POST's answer
+ * names the doctor) is counted as missed, not timed.
  * After the load stops the bench waits 5 s; what is still unanswered then is abandoned and its latency counted as its
  * age at that moment (a lower bound, reported as `censored`), and the higher rates are skipped: past saturation the
  * figures would only measure the queue.
@@ -208,6 +209,13 @@ interface Sample {
   kind: Kind;
   sentAt: number;
   answered: boolean;
+  /** The phone doctor standing at the booking. */
+  doctorId: string;
+  /**
+   * The POST's answer named another doctor (an emergency is offered before the answer): the first offer went
+   * elsewhere, and an offer reaching the phone later (after that one lapsed) would time the lapse, not the dispatch.
+   */
+  offeredElsewhere: boolean;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -266,8 +274,14 @@ async function runRate(
           lng: phones.lng[phone] as number,
           priority: kind === 'emergency' ? 1 : 4,
         };
+        sample = {
+          kind,
+          sentAt: performance.now(),
+          answered: false,
+          doctorId: phoneDoctorId(phone),
+          offeredElsewhere: false,
+        };
         phone++;
-        sample = { kind, sentAt: performance.now(), answered: false };
         samples.set(address, sample);
       } else {
         const emergency = random() < 0.1;
@@ -292,7 +306,11 @@ async function runRate(
           if (at >= timedStart && at < timedEnd) answeredInWindow++;
           if (reply.status !== 201) result.failed++;
           else if (index >= warmUpEnd) result.postLatencies.push(at - (sentAt[index] as number));
-          if (sample) sample.answered = true;
+          if (sample) {
+            sample.answered = true;
+            const doctorId = reply.body['doctorId'];
+            if (typeof doctorId === 'string' && doctorId !== sample.doctorId) sample.offeredElsewhere = true;
+          }
         },
         () => {
           unanswered.delete(index);
@@ -310,7 +328,7 @@ async function runRate(
     if (index >= warmUpEnd) result.postLatencies.push(stoppedAt - (sentAt[index] as number));
   }
   for (const [address, sample] of samples) {
-    const at = offers.get(address);
+    const at = sample.offeredElsewhere ? undefined : offers.get(address);
     if (at !== undefined) result.latencies[sample.kind].push(at - sample.sentAt);
     else if (sample.answered) result.missed[sample.kind]++;
     else {
