@@ -1,18 +1,11 @@
 /**
  * Fleets for the snapshot tests: deterministic for a seed, with every kind of state a snapshot must keep.
  */
+import { seededRandom } from '../../../bench/lib/random.ts';
 import { Fleet } from '../../../engine/fleet.ts';
 
-/** mulberry32: uniform in [0, 1), the same sequence for a seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The benches' seeded generator (mulberry32): the same sequence for a seed. */
+export { seededRandom };
 
 /**
  * A fleet with every kind of state: placed and unplaced doctors, each status and offline reason, clinics, ratings,
