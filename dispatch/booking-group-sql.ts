@@ -78,11 +78,37 @@ const CREATE_SQL = `WITH written AS (
 const CHANGE_SQL = `WITH written AS (
     UPDATE booking.bookings b
        SET ${MUTABLE_COLUMNS.map((c) => `${c.name} = ${valueSql(c, 'i')}`).join(', ')}
-      FROM jsonb_to_recordset($1::jsonb) AS i(expected_version integer, id uuid, ${recordsetTypes(MUTABLE_COLUMNS)})
+      FROM (SELECT * FROM jsonb_to_recordset($1::jsonb)
+              AS r(expected_version integer, id uuid, ${recordsetTypes(MUTABLE_COLUMNS)}) LIMIT $3) AS i
      WHERE b.id = i.id AND b.version = i.expected_version
     RETURNING b.id
   ), recorded AS (${INSERT_UPDATES})
   SELECT id::text AS id FROM written`;
+
+/**
+ * The statement writing `items` (all of `kind`) and its parameters. A change's rows are read with a LIMIT of their
+ * count: the planner takes any set-returning function for 100 rows, and against 100 rows a table of up to some ten
+ * thousand bookings looks cheaper to scan whole than to probe by id — every change of one booking then read the whole
+ * table (a fresh database, and the embedded one for good). With the true count it probes the primary key.
+ */
+export function groupStatement(
+  kind: BookingGroupItem['kind'],
+  items: readonly BookingGroupItem[],
+): { text: string; values: unknown[] } {
+  if (kind === 'create') {
+    const rows = items.map((item) => rowJson((item as CreateItem).booking, CREATE_COLUMNS));
+    return { text: CREATE_SQL, values: [JSON.stringify(rows), updatesJson(items)] };
+  }
+  const rows = items.map((item) => {
+    const change = item as ChangeItem;
+    return {
+      expected_version: change.expectedVersion,
+      ...rowJson(change.after, MUTABLE_COLUMNS),
+      id: change.bookingId,
+    };
+  });
+  return { text: CHANGE_SQL, values: [JSON.stringify(rows), updatesJson(items), items.length] };
+}
 
 /**
  * Writes a group of one kind in one statement; per item `undefined` (written) or its refusal: a change whose row no
@@ -97,21 +123,8 @@ export async function writeGroup(
   kind: BookingGroupItem['kind'],
   items: readonly BookingGroupItem[],
 ): Promise<(Error | undefined)[]> {
-  const rows =
-    kind === 'create'
-      ? items.map((item) => rowJson((item as CreateItem).booking, CREATE_COLUMNS))
-      : items.map((item) => {
-          const change = item as ChangeItem;
-          return {
-            expected_version: change.expectedVersion,
-            ...rowJson(change.after, MUTABLE_COLUMNS),
-            id: change.bookingId,
-          };
-        });
-  const result = await sql.query<{ id: string }>(kind === 'create' ? CREATE_SQL : CHANGE_SQL, [
-    JSON.stringify(rows),
-    updatesJson(items),
-  ]);
+  const { text, values } = groupStatement(kind, items);
+  const result = await sql.query<{ id: string }>(text, values);
   const written = new Set(result.rows.map((row) => row.id));
   return items.map((item) =>
     written.has(item.bookingId.toLowerCase())
