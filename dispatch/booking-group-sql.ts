@@ -124,7 +124,11 @@ export async function writeGroup(
   items: readonly BookingGroupItem[],
 ): Promise<(Error | undefined)[]> {
   const { text, values } = groupStatement(kind, items);
-  const result = await sql.query<{ id: string }>(text, values);
+  const result = await sql.query<{ id: string }>(
+    text,
+    values,
+    kind === 'create' ? 'booking-create-group' : undefined,
+  );
   const written = new Set(result.rows.map((row) => row.id));
   return items.map((item) =>
     written.has(item.bookingId.toLowerCase())

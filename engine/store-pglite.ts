@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { postgis } from '@electric-sql/pglite-postgis';
+import { PLAN_CACHE_MODE } from './store-postgres.ts';
 import type { QueryResult, SqlExecutor, Store } from './store.ts';
 
 /**
@@ -16,6 +17,7 @@ export class PgliteStore implements Store {
   static async open(dataDir?: string): Promise<PgliteStore> {
     if (dataDir) await mkdir(dataDir, { recursive: true });
     const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { postgis } });
+    await db.exec(`SET plan_cache_mode = ${PLAN_CACHE_MODE}`);
     return new PgliteStore(db);
   }
 

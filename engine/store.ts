@@ -11,8 +11,16 @@ export interface QueryResult<Row> {
 
 /** The SQL surface both implementations share: parameterised queries and multi-statement scripts. */
 export interface SqlExecutor {
-  /** Runs one parameterised statement ($1, $2, …). */
-  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  /**
+   * Runs one parameterised statement ($1, $2, …). `prepared` names a statement run very often, always with this text:
+   * a store that can keeps it parsed and planned per connection, others run it as any. Only for statements whose best
+   * plan does not depend on the table's size: a plan kept from a small table is kept as the table grows.
+   */
+  query<Row = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    prepared?: string,
+  ): Promise<QueryResult<Row>>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
 }

@@ -26,6 +26,36 @@ describe.each(storeImplementations)('store: %s', (_name, open) => {
     expect(await migrate(store)).toEqual([]);
   });
 
+  it('plans foreign-key checks afresh: a check first planned on an empty table does not scan it once it has grown', async () => {
+    const parent = `${table}_parent`;
+    const child = `${table}_child`;
+    await store.exec(
+      `CREATE TABLE ${parent} (id integer PRIMARY KEY, pad text NOT NULL);
+       CREATE TABLE ${child} (id serial PRIMARY KEY, parent integer NOT NULL REFERENCES ${parent} (id))`,
+    );
+    // Vacuumed empty: the planner believes the table has no pages until it is analysed again.
+    await store.query(`VACUUM ${parent}`);
+    try {
+      const scans = await store.transaction(async (sql) => {
+        for (let id = 0; id < 400; id++) {
+          await sql.query(`INSERT INTO ${parent} (id, pad) VALUES ($1, repeat('x', 200))`, [id]);
+          await sql.query(`INSERT INTO ${child} (parent) VALUES ($1)`, [id]);
+        }
+        const counted = await sql.query<{ seq: string; probes: string }>(
+          `SELECT pg_stat_get_xact_numscans($1::regclass) AS seq, pg_stat_get_xact_numscans($2::regclass) AS probes`,
+          [parent, `${parent}_pkey`],
+        );
+        return { seq: Number(counted.rows[0]?.seq), probes: Number(counted.rows[0]?.probes) };
+      });
+      // Planned afresh, the checks read the table whole while it fits a page or two (about the first hundred rows),
+      // then probe its key; a plan kept from the first checks reads the whole table for each of the 400 (no probes).
+      expect(scans.seq).toBeLessThan(150);
+      expect(scans.probes).toBeGreaterThan(250);
+    } finally {
+      await store.exec(`DROP TABLE ${child}; DROP TABLE ${parent}`);
+    }
+  });
+
   it('answers PostGIS geography queries', async () => {
     await store.exec(`CREATE TABLE ${table} (id text PRIMARY KEY, geog geography(Point, 4326) NOT NULL)`);
     await store.query(
