@@ -40,8 +40,11 @@ export interface DispatchContext {
   solver: AssignmentSolver;
   logger: Logger;
   metrics: Metrics | undefined;
-  /** When the tick last looked for held doctors gone offline (timers.ts releaseOfflineDoctors), ms. */
-  offlineCheckedAt?: number;
+  /**
+   * The doctors the fleet took offline since the tick last looked (timers.ts releaseOfflineDoctors), and how to stop
+   * listening; undefined until its first look, which reads every held doctor, and again once the dispatcher stops.
+   */
+  offlineWatch?: { doctors: Set<string>; stop(): void };
   /** What batched matching remembers between batches (plans, visit durations, rematches); see matcherMemoryOf. */
   matcherMemory?: MatcherMemory;
 }

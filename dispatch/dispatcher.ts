@@ -183,6 +183,8 @@ export class Dispatcher implements DispatchService {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.ticking?.catch(() => undefined);
+    this.context.offlineWatch?.stop();
+    this.context.offlineWatch = undefined;
     await this.context.outbox.flush();
   }
 

@@ -75,7 +75,7 @@ export interface BatchOutcome {
  * doctors about to finish a visit, with the coverage term added to their costs; a booking given one of the latter is
  * planned (it keeps searching and is planned again within {@link REPLAN_EVERY_MS}), the others are offered their
  * doctor. Offers are written in parallel; a booking whose doctor was taken meanwhile (an emergency, a dispatcher)
- * waits for the next batch.
+ * waits for the next batch. The candidate search and the start of the offers run in {@link TimeSlice} slices.
  */
 export async function matchBatch(context: DispatchContext, now: number): Promise<BatchOutcome | undefined> {
   const searching = context.bookings.searching().filter((booking) => !booking.emergency);
@@ -120,29 +120,37 @@ export async function matchBatch(context: DispatchContext, now: number): Promise
   const solveSeconds = (performance.now() - started) / 1000;
   context.metrics?.matchingBatchSize.observe(entries.length);
   context.metrics?.matchingSolveSeconds.observe(solveSeconds);
-  const results = await Promise.all(
-    entries.map(async ({ booking, candidates }, row): Promise<'offered' | 'planned' | 'none'> => {
-      const col = solution.rowToCol[row] as number;
-      const candidate = col < 0 ? undefined : candidates.find((c) => c.doctorId === doctorIds[col]);
-      if (candidate?.freeInSeconds !== undefined) {
-        memory.plan(booking.id, candidate, now);
-        context.bookings.deferAttempt(
-          booking.id,
-          now + Math.max(context.settings.batchWindowMs, REPLAN_EVERY_MS),
-        );
-        return 'planned';
-      }
-      // An offer to the doctor the booking waited for says so in its history.
-      const reason =
-        candidate !== undefined && memory.planOf(booking.id)?.doctorId === candidate.doctorId
-          ? 'matched:look_ahead'
-          : 'matched:batch';
-      memory.drop(booking.id);
-      const offered = candidate !== undefined && (await offerTo(context, booking.id, candidate, now, reason));
-      if (!offered) retryLater(context, booking, now);
-      return offered ? 'offered' : 'none';
-    }),
-  );
+  const settle = async (
+    { booking, candidates }: (typeof entries)[number],
+    row: number,
+  ): Promise<'offered' | 'planned' | 'none'> => {
+    const col = solution.rowToCol[row] as number;
+    const candidate = col < 0 ? undefined : candidates.find((c) => c.doctorId === doctorIds[col]);
+    if (candidate?.freeInSeconds !== undefined) {
+      memory.plan(booking.id, candidate, now);
+      context.bookings.deferAttempt(
+        booking.id,
+        now + Math.max(context.settings.batchWindowMs, REPLAN_EVERY_MS),
+      );
+      return 'planned';
+    }
+    // An offer to the doctor the booking waited for says so in its history.
+    const reason =
+      candidate !== undefined && memory.planOf(booking.id)?.doctorId === candidate.doctorId
+        ? 'matched:look_ahead'
+        : 'matched:batch';
+    memory.drop(booking.id);
+    const offered = candidate !== undefined && (await offerTo(context, booking.id, candidate, now, reason));
+    if (!offered) retryLater(context, booking, now);
+    return offered ? 'offered' : 'none';
+  };
+  // The offers are written in parallel, but started in slices too: a thousand of them take tens of milliseconds.
+  const settling: Promise<'offered' | 'planned' | 'none'>[] = [];
+  for (const [row, entry] of entries.entries()) {
+    await slice.pause();
+    settling.push(settle(entry, row));
+  }
+  const results = await Promise.all(settling);
   return {
     rows: entries.length,
     cols: doctorIds.length,

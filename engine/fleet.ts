@@ -96,6 +96,7 @@ export class Fleet {
   private readonly clinicCodes = new Map<string, number>();
   private readonly offlineQueue: OfflineQueue;
   private readonly changes = new ChangeJournal();
+  private readonly offlineListeners: ((doctorId: string) => void)[] = [];
   private events: FleetEvent[] = [];
   private readonly counters: Record<CounterName, number> = {
     fixesApplied: 0,
@@ -300,6 +301,7 @@ export class Fleet {
       if (to === OFFLINE) doctor.statusBeforeOffline = from;
     }
     this.counters.statusChanges++;
+    if (to === OFFLINE) this.wentOffline(id);
     const event: DoctorStatusChanged = {
       type: 'DoctorStatusChanged',
       doctorId: id,
@@ -339,6 +341,7 @@ export class Fleet {
       this.changes.mark(slot);
       doctors.setOffline(slot, REASON_TIMEOUT, previous);
       this.counters.offlineTimeouts++;
+      this.wentOffline(this.index.idAt(slot));
       wentOffline.push({
         type: 'DoctorWentOffline',
         doctorId: this.index.idAt(slot),
@@ -351,6 +354,19 @@ export class Fleet {
       return Number.NaN;
     });
     return wentOffline;
+  }
+
+  /**
+   * Calls `listener` with the id of every doctor going offline from now on, off duty or on timeout, as it happens
+   * (before the event is drained); returns the unsubscribe function. For whoever must react to a doctor gone without
+   * reading every doctor to find them.
+   */
+  onWentOffline(listener: (doctorId: string) => void): () => void {
+    this.offlineListeners.push(listener);
+    return () => {
+      const at = this.offlineListeners.indexOf(listener);
+      if (at >= 0) this.offlineListeners.splice(at, 1);
+    };
   }
 
   /** Takes the events emitted since the last call (status changes, back online, auto-registrations). */
@@ -625,6 +641,10 @@ export class Fleet {
 
   private countUnplaced(status: number, delta: number): void {
     this.unplacedByStatus[status] = (this.unplacedByStatus[status] as number) + delta;
+  }
+
+  private wentOffline(doctorId: string): void {
+    for (const listener of this.offlineListeners) listener(doctorId);
   }
 
   private emit(event: FleetEvent): void {

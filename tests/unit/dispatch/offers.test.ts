@@ -200,19 +200,29 @@ describe('offers', () => {
 });
 
 describe('a doctor going offline', () => {
-  it('looks for held doctors gone offline once a second, not on every tick', async () => {
+  it('releases the booking of a doctor gone off duty at the next tick', async () => {
     const { harness, booking } = await offeredToFirst();
     await harness.dispatcher.accept(booking.id, 'first', doctorActor('first'));
     harness.advance(60_000);
     await harness.tick();
     harness.moveDoctor('second', 2);
     harness.live.fleet.setDuty('first', false, harness.now());
-    harness.advance(500);
-    expect((await harness.tick()).offlineReleased).toBe(0);
-    expect((await harness.dispatcher.get(booking.id)).status).toBe('en_route');
-    harness.advance(500);
+    harness.advance(100);
     expect((await harness.tick()).offlineReleased).toBe(1);
     expect((await harness.dispatcher.get(booking.id)).status).not.toBe('en_route');
+  });
+
+  it('reads every held doctor again after a stop: a doctor gone meanwhile loses the booking', async () => {
+    const { harness, booking } = await offeredToFirst();
+    await harness.dispatcher.accept(booking.id, 'first', doctorActor('first'));
+    harness.advance(1_000);
+    expect((await harness.tick()).offlineReleased).toBe(0);
+    await harness.dispatcher.stop();
+    // Not heard while stopped: only reading every held doctor finds it.
+    harness.live.fleet.setDuty('first', false, harness.now());
+    harness.advance(100);
+    expect((await harness.tick()).offlineReleased).toBe(1);
+    expect((await harness.dispatcher.get(booking.id)).status).toBe('searching');
   });
 
   it('re-dispatches the booking of a doctor who went silent while en route', async () => {

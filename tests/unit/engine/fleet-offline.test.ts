@@ -128,3 +128,29 @@ describe('Fleet.sweepOffline', () => {
     );
   });
 });
+
+describe('Fleet.onWentOffline', () => {
+  it('tells each doctor going offline, on timeout or off duty, and nothing else; until unsubscribed', () => {
+    const fleet = new Fleet({ offlineAfterMs: 10_000 });
+    const heard: string[] = [];
+    const stop = fleet.onWentOffline((doctorId) => heard.push(doctorId));
+    fleet.applyFix(fix('silent', 1_000), 1_000);
+    fleet.applyFix(fix('leaving', 1_000), 1_000);
+    fleet.register({ id: 'unplaced' }, 1_000);
+    fleet.setStatus('leaving', 'offered', 2_000);
+    expect(heard).toEqual([]);
+    fleet.setDuty('leaving', false, 3_000);
+    fleet.setDuty('unplaced', false, 3_000);
+    fleet.applyFix(fix('leaving', 4_000), 4_000);
+    expect(heard).toEqual(['leaving', 'unplaced']);
+    fleet.sweepOffline(11_000);
+    expect(heard).toEqual(['leaving', 'unplaced', 'silent']);
+    // Already offline: off duty now, but not gone again.
+    fleet.setDuty('silent', false, 12_000);
+    expect(heard).toHaveLength(3);
+    stop();
+    fleet.setDuty('leaving', true, 13_000);
+    fleet.setDuty('leaving', false, 14_000);
+    expect(heard).toHaveLength(3);
+  });
+});
