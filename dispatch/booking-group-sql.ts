@@ -124,11 +124,8 @@ export async function writeGroup(
   items: readonly BookingGroupItem[],
 ): Promise<(Error | undefined)[]> {
   const { text, values } = groupStatement(kind, items);
-  const result = await sql.query<{ id: string }>(
-    text,
-    values,
-    kind === 'create' ? 'booking-create-group' : undefined,
-  );
+  // Named: the long statement is parsed once per connection, not for every group.
+  const result = await sql.query<{ id: string }>(text, values, `booking-${kind}-group`);
   const written = new Set(result.rows.map((row) => row.id));
   return items.map((item) =>
     written.has(item.bookingId.toLowerCase())

@@ -261,8 +261,10 @@ export async function startApplication(
   const assignmentSolver = new WorkerAssignmentSolver({ minThreads: 0, maxThreads: 1 });
   const dispatcher = new Dispatcher({
     store: storeWhenReady,
-    // PGlite runs one statement at a time; a PostgreSQL pool (10) keeps connections for reads and transactions.
-    storeWrites: { maxInFlight: config.DATABASE_URL ? 4 : 1 },
+    // PGlite runs one statement at a time. On PostgreSQL one statement for any writes and one kept for emergencies:
+    // with more in flight, groups are smaller and PostgreSQL's backends take the CPU from this thread more often —
+    // at 1 000 bookings/s the emergency offer's p90 was 22 ms with 4, 18 with 3, 13 with 2 (BENCHMARKS.md).
+    storeWrites: { maxInFlight: config.DATABASE_URL ? 2 : 1 },
     engine,
     solver: assignmentSolver,
     channel: doctorChannel,

@@ -13,8 +13,8 @@ export interface QueryResult<Row> {
 export interface SqlExecutor {
   /**
    * Runs one parameterised statement ($1, $2, …). `prepared` names a statement run very often, always with this text:
-   * a store that can keeps it parsed and planned per connection, others run it as any. Only for statements whose best
-   * plan does not depend on the table's size: a plan kept from a small table is kept as the table grows.
+   * a store that can keeps it parsed per connection, others run it as any. It is still planned for each run, with
+   * its values (PLAN_CACHE_MODE in store-postgres.ts).
    */
   query<Row = Record<string, unknown>>(
     text: string,
