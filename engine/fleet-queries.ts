@@ -1,0 +1,132 @@
+/**
+ * The fleet's reads: one doctor by id, the ids, counts by status, the spatial queries (k nearest, inside an area,
+ * counts per cell) and the stats; engine/fleet.ts has their promises and throws. The spatial queries turn a doctor
+ * filter into the index's filter (status bits, specialization tag bits, an overflow-name predicate) and answer with
+ * views (engine/fleet-views.ts).
+ */
+import { ALL_STATUSES, type AreaInput, type NearbyOptions, type PointFilter } from '../geo/fleet-index.ts';
+import type { H3Cell } from '../geo/h3.ts';
+import { invalidArgument, statusCode, statusName } from './fleet-checks.ts';
+import type { FleetState } from './fleet-state.ts';
+import {
+  DOCTOR_STATUSES,
+  type DoctorFilter,
+  type DoctorStatus,
+  type DoctorView,
+  type FleetHit,
+  type FleetNearbyOptions,
+  type FleetStats,
+} from './fleet-types.ts';
+import { viewAt, viewUnplaced } from './fleet-views.ts';
+
+/** `Fleet.get`. */
+export function doctorView(state: FleetState, id: string): DoctorView | undefined {
+  const slot = state.index.slotOf(id);
+  if (slot >= 0) return viewAt(state, slot);
+  const doctor = state.unplaced.get(id);
+  return doctor === undefined ? undefined : viewUnplaced(state, id, doctor);
+}
+
+/** `Fleet.statusOf`. */
+export function statusOf(state: FleetState, id: string): DoctorStatus | undefined {
+  const slot = state.index.slotOf(id);
+  if (slot >= 0) return statusName(state.index.statusAt(slot));
+  const doctor = state.unplaced.get(id);
+  return doctor === undefined ? undefined : statusName(doctor.status);
+}
+
+/** `Fleet.ids`. */
+export function doctorIds(state: FleetState): string[] {
+  const index = state.index;
+  const ids: string[] = [];
+  for (let slot = 0; slot < index.slotLimit; slot++) if (index.isLive(slot)) ids.push(index.idAt(slot));
+  for (const id of state.unplaced.byId.keys()) ids.push(id);
+  return ids;
+}
+
+/** `Fleet.countByStatus`. */
+export function countByStatus(state: FleetState, status: DoctorStatus): number {
+  const code = statusCode(status);
+  return state.index.countWithStatus(code) + state.unplaced.countWithStatus(code);
+}
+
+/** `Fleet.nearby`. */
+export function nearby(state: FleetState, lat: number, lng: number, options: FleetNearbyOptions): FleetHit[] {
+  const query = pointFilter(state, options) as NearbyOptions | undefined;
+  if (query === undefined) return [];
+  query.k = options.k;
+  if (options.maxKm !== undefined) query.maxKm = options.maxKm;
+  // Results go through per-fleet scratch arrays: the index allocates nothing and the views are built once.
+  const room = Number.isInteger(options.k) && options.k > 0 ? Math.min(options.k, state.index.size) : 0;
+  if (state.scratchSlots.length < room) {
+    state.scratchSlots = new Int32Array(room);
+    state.scratchDistances = new Float64Array(room);
+  }
+  const slots = state.scratchSlots;
+  const distances = state.scratchDistances;
+  const n = state.index.nearbyInto(lat, lng, query, slots, distances);
+  const hits = new Array<FleetHit>(n);
+  for (let i = 0; i < n; i++) {
+    hits[i] = { doctor: viewAt(state, slots[i] as number), distanceKm: distances[i] as number };
+  }
+  return hits;
+}
+
+/** `Fleet.within`. */
+export function within(state: FleetState, area: AreaInput, filter: DoctorFilter): DoctorView[] {
+  const filterOfPoints = pointFilter(state, filter);
+  if (filterOfPoints === undefined) return [];
+  const hits = state.index.within(area, filterOfPoints);
+  hits.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return hits.map((hit) => viewAt(state, hit.slot));
+}
+
+/** `Fleet.countsByCell`. */
+export function countsByCell(state: FleetState, res: number, filter: DoctorFilter): Map<H3Cell, number> {
+  const filterOfPoints = pointFilter(state, filter);
+  if (filterOfPoints === undefined) return new Map();
+  return state.index.countsByCell(res, filterOfPoints);
+}
+
+/** `Fleet.stats`. */
+export function fleetStats(state: FleetState): FleetStats {
+  const index = state.index;
+  const byStatus = {} as Record<DoctorStatus, number>;
+  for (const status of DOCTOR_STATUSES) byStatus[status] = countByStatus(state, status);
+  const cells = index.cellCounts();
+  return {
+    doctors: index.size + state.unplaced.size,
+    placed: index.size,
+    byStatus,
+    ...state.counters,
+    cells: cells.cells,
+    nonEmptyCells: cells.nonEmpty,
+    writes: index.writeStats(),
+    queries: index.totalQueryCost(),
+    lastQuery: index.lastQueryCost(),
+  };
+}
+
+/** The index filter for a doctor filter, or undefined when no doctor can match (an unknown specialization). */
+function pointFilter(state: FleetState, filter: DoctorFilter): PointFilter | undefined {
+  let statusMask = ALL_STATUSES;
+  if (typeof filter.status === 'string') {
+    statusMask = (1 << statusCode(filter.status)) >>> 0;
+  } else if (filter.status !== undefined) {
+    if (!Array.isArray(filter.status))
+      throw invalidArgument('status', 'a status or an array of statuses', filter.status);
+    statusMask = 0;
+    for (const status of filter.status) statusMask = (statusMask | (1 << statusCode(status))) >>> 0;
+  }
+  if (filter.specialization === undefined) return { statusMask };
+  const names = typeof filter.specialization === 'string' ? [filter.specialization] : filter.specialization;
+  if (!Array.isArray(names))
+    throw invalidArgument('specialization', 'a name or an array of names', filter.specialization);
+  const specializations = state.specializations.filterFor(names);
+  if (specializations === undefined) return undefined;
+  const filterOfPoints: PointFilter = { statusMask, tagsAll: specializations.tagsAll };
+  if (specializations.overflowNames.length > 0) {
+    filterOfPoints.predicate = state.specializations.overflowPredicate(specializations.overflowNames);
+  }
+  return filterOfPoints;
+}
