@@ -9,10 +9,12 @@
  * 2. engine/fleet-columns.ts turns a capture into the snapshot's columns, wherever the capture is sent — the
  *    snapshot worker (engine/snapshot-worker.ts) — while fixes keep arriving.
  *
- * Step 1 reads arrays that FleetIndex, its CellTable and the DoctorTable keep private (by `object['field']`, which
- * TypeScript checks against the declared fields): a bulk copy of their storage is what makes the capture cheap, and
- * those files belong to the index and the table. The layouts stay theirs: the doctor records are copied whole and read
- * back by the table's own code (engine/fleet-columns.ts).
+ * Step 1 reads the storage of FleetIndex (`slotIds`, `slotTags`, `cellMembers`, the last from its CellTable), of the
+ * DoctorTable (`storage`) and of the SpecializationRegistry (`overflowByDoctor`) through their read accessors, which
+ * hand out their own arrays, not copies: a bulk copy of that storage is what makes the capture cheap. The arrays are
+ * only read, each within one synchronous call, never kept across a change of the fleet. The layouts stay theirs: the
+ * doctor records are copied whole and read back by the table's own code (engine/fleet-columns.ts), the cell records
+ * through geo/fleet-index-cells.ts's constants.
  */
 import { RECORD_STRIDE } from '../geo/fleet-index-cells.ts';
 import type { FleetIndex } from '../geo/fleet-index.ts';
@@ -97,7 +99,7 @@ export class FleetSnapshotSource {
   idsAhead(mirrors: CaptureMirrors, from: number, to: number): StringUpdates {
     const index = this.parts.index;
     if (from === 0) mirrors.idsPass = { index, stamp: idStamp(index), complete: false };
-    const updates = mirrors.ids.diff(index['ids'], from, Math.min(to, this.slotLimit));
+    const updates = mirrors.ids.diff(index.slotIds(), from, Math.min(to, this.slotLimit));
     const pass = mirrors.idsPass;
     if (to >= this.slotLimit && pass?.index === index) pass.complete = true;
     return updates;
@@ -107,10 +109,10 @@ export class FleetSnapshotSource {
   captureBytes(): Record<string, number> {
     const { index, doctors } = this.parts;
     const slots = index.slotLimit;
-    const capacity = Math.max(1, doctors['capacity']);
+    const storage = doctors.storage();
     return {
-      doctorData: 8 * slots * (doctors['data'].length / capacity),
-      doctorMeta: 4 * slots * (doctors['meta'].length / capacity),
+      doctorData: 8 * slots * storage.numbersPerSlot,
+      doctorMeta: 4 * slots * storage.integersPerSlot,
       tags: 4 * slots,
       records: 8 * index.size * RECORD_STRIDE,
     };
@@ -123,27 +125,37 @@ export class FleetSnapshotSource {
   capture(mirrors: CaptureMirrors, buffers?: CaptureBuffers): FleetCapture {
     const { index, doctors, specializations } = this.parts;
     const slotLimit = index.slotLimit;
-    const cells = index['cells'];
-    const cellCounts = cells.count.slice(0, cells.highWater);
-    const capacity = Math.max(1, doctors['capacity']);
-    const data = doctors['data'];
-    const meta = doctors['meta'];
+    const cells = index.cellMembers();
+    const cellCounts = cells.count.slice(0, cells.slotLimit);
+    const storage = doctors.storage();
     const pass = mirrors.idsPass;
     mirrors.idsPass = undefined;
     // An id changes only when its slot is taken or freed: if none was since a complete pass, the receiver has them all.
     const idsCurrent = pass?.complete === true && pass.index === index && pass.stamp === idStamp(index);
-    const overflow = specializations['overflow'];
+    const overflow = specializations.overflowByDoctor();
     return {
       resolution: index.resolution,
       offlineAfterMs: this.parts.offlineAfterMs,
       placed: index.size,
       slotLimit,
-      doctorData: copyOf(data, slotLimit * (data.length / capacity), Float64Array, buffers, 'doctorData'),
-      doctorMeta: copyOf(meta, slotLimit * (meta.length / capacity), Int32Array, buffers, 'doctorMeta'),
-      tags: copyOf(index['tags'], slotLimit, Uint32Array, buffers, 'tags'),
+      doctorData: copyOf(
+        storage.numbers,
+        slotLimit * storage.numbersPerSlot,
+        Float64Array,
+        buffers,
+        'doctorData',
+      ),
+      doctorMeta: copyOf(
+        storage.integers,
+        slotLimit * storage.integersPerSlot,
+        Int32Array,
+        buffers,
+        'doctorMeta',
+      ),
+      tags: copyOf(index.slotTags(), slotLimit, Uint32Array, buffers, 'tags'),
       cellCounts,
       records: copyRecords(cells.records, cellCounts, index.size, buffers),
-      ids: idsCurrent ? NO_STRING_UPDATES : mirrors.ids.diff(index['ids'], 0, slotLimit),
+      ids: idsCurrent ? NO_STRING_UPDATES : mirrors.ids.diff(index.slotIds(), 0, slotLimit),
       cells: mirrors.cells.diff(cells.cellIds, 0, cellCounts.length, cellCounts),
       clinics: mirrors.clinics.diff(this.parts.clinicIds),
       clinicCount: this.parts.clinicIds.length,

@@ -55,11 +55,31 @@ const META_CLINIC = 0;
 const META_OFFLINE = 1;
 const META_STRIDE = 2;
 
+/**
+ * The doctor table's storage, as {@link DoctorTable.storage} hands it out for a bulk copy (engine/fleet-capture.ts);
+ * the copy is read back by the table's own code (engine/fleet-columns.ts), so the record layout stays the table's.
+ * The arrays are the table's own, not copies: read only for the caller, and valid until the next write to the table
+ * (a table that grows replaces them).
+ */
+export interface DoctorStorage {
+  /** The number records, `numbersPerSlot` per slot from slot 0. */
+  readonly numbers: Float64Array;
+  readonly numbersPerSlot: number;
+  /** The integer records, `integersPerSlot` per slot from slot 0. */
+  readonly integers: Int32Array;
+  readonly integersPerSlot: number;
+}
+
 /** Per-slot data of placed doctors. */
 export class DoctorTable {
   private data = new Float64Array(0);
   private meta = new Int32Array(0);
   private capacity = 0;
+
+  /** The table's storage (see {@link DoctorStorage}): its own arrays, not copies. */
+  storage(): DoctorStorage {
+    return { numbers: this.data, numbersPerSlot: STRIDE, integers: this.meta, integersPerSlot: META_STRIDE };
+  }
 
   /** Makes room for slots below `capacity`. */
   ensureCapacity(capacity: number): void {

@@ -27,6 +27,14 @@ export class SpecializationRegistry {
     return this.names;
   }
 
+  /**
+   * The overflow names of every doctor that has some, by doctor id, for a bulk copy (engine/fleet-capture.ts). The
+   * registry's own map and lists, not copies: read only for the caller, valid until the next change of the registry.
+   */
+  overflowByDoctor(): ReadonlyMap<string, string[]> {
+    return this.overflow;
+  }
+
   /** Gives the names bits 0, 1, … in order (restoring a snapshot); the registry must be empty. */
   restoreTaggedNames(names: readonly string[]): void {
     for (const name of names) this.bitOf(name);

@@ -60,6 +60,22 @@ const SAFE_INNER_FRACTION = 0.9;
 
 const INITIAL_CELL_CAPACITY = 1024;
 
+/**
+ * The cells' member storage, as {@link CellTable.memberStorage} hands it out for a bulk copy of every point
+ * (engine/fleet-capture.ts). The arrays are the table's own, not copies: read only for the caller, and valid until the
+ * next write to the table (a write may replace them).
+ */
+export interface CellMembers {
+  /** H3 index per cell slot ('' for a free slot). */
+  readonly cellIds: readonly H3Cell[];
+  /** Member records per cell slot, {@link RECORD_STRIDE} numbers each; only the first `count[c]` records are live. */
+  readonly records: readonly Float64Array[];
+  /** Number of members per cell slot; entries from `slotLimit` on are unused. */
+  readonly count: Int32Array;
+  /** One past the highest cell slot in use (free slots below it included), at the time of the call. */
+  readonly slotLimit: number;
+}
+
 /** The fleet index's table of H3 cells. Internal to geo/: its arrays are exposed for the index's hot loops. */
 export class CellTable {
   /** H3 resolution of every cell in the table. */
@@ -124,6 +140,11 @@ export class CellTable {
   /** Cells holding at least one point. */
   get nonEmpty(): number {
     return this.nonEmptyCount;
+  }
+
+  /** The member storage of every cell slot (see {@link CellMembers}): the table's own arrays, not copies. */
+  memberStorage(): CellMembers {
+    return { cellIds: this.cellIds, records: this.records, count: this.count, slotLimit: this.highWater };
   }
 
   /** Slot of a cell, or {@link NO_CELL}. */

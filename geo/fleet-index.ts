@@ -19,6 +19,7 @@ import { RAD_PER_DEG } from './distance.ts';
 import { TotError, assertLatLng } from './errors.ts';
 import { countPointsByCell, pointsWithin } from './fleet-index-area.ts';
 import {
+  type CellMembers,
   CellTable,
   MAX_SLOTS,
   NEIGHBORS_PER_CELL,
@@ -301,6 +302,30 @@ export class FleetIndex {
       }
     }
     return list;
+  }
+
+  /**
+   * The id of each slot below {@link slotLimit} ('' for a freed slot), for a bulk copy (engine/fleet-capture.ts). The
+   * index's own array, not a copy: read only for the caller, valid until the next write to the index.
+   */
+  slotIds(): readonly string[] {
+    return this.ids;
+  }
+
+  /**
+   * The tags of each slot (entries from {@link slotLimit} on are unused), for a bulk copy. The index's own array, not
+   * a copy: read only for the caller, valid until the next write to the index (a write that grows it replaces it).
+   */
+  slotTags(): Uint32Array {
+    return this.tags;
+  }
+
+  /**
+   * The member storage of the index's cells (positions, slots and statuses by cell; see {@link CellMembers}), for a
+   * bulk copy. The cell table's own arrays, not copies: read only for the caller, valid until the next write.
+   */
+  cellMembers(): CellMembers {
+    return this.cells.memberStorage();
   }
 
   /**
