@@ -4,7 +4,7 @@
  * One test suite runs against all of them. The checks and refusals they share live here, so both refuse alike.
  */
 import { TotError } from '../geo/errors.ts';
-import type { Booking, BookingListFilter, BookingStatusUpdate } from './booking-types.ts';
+import type { Booking, BookingListFilter, BookingStatusUpdate, CallType } from './booking-types.ts';
 
 /** One booking change to write: the row as it was (its version is checked), as it becomes, and the record of it. */
 export interface BookingWrite {
@@ -35,6 +35,13 @@ export interface StoredNotification extends NotificationRecord {
 export interface BookingMarks {
   slaBreachedAt?: number;
   escalatedAt?: number;
+}
+
+/** A completed visit as {@link BookingRepository.recentVisits} returns it. */
+export interface CompletedVisit {
+  callType: CallType;
+  /** From the visit's start to its completion. */
+  durationMs: number;
 }
 
 /** An active booking as {@link BookingRepository.loadActive} returns it. */
@@ -83,6 +90,11 @@ export interface BookingRepository {
   history(id: string): Promise<BookingStatusUpdate[]>;
   /** Every booking not completed or cancelled, oldest first, with its marks (what a restarted dispatcher needs). */
   loadActive(): Promise<ActiveBookingRow[]>;
+  /**
+   * The latest completed visits (those with a start), newest completion first, at most `limit`: what a restarted
+   * matcher learns its visit durations from (matcher-memory.ts).
+   */
+  recentVisits(limit: number): Promise<CompletedVisit[]>;
   /** Records a one-off signal of a booking (no version change), with the notification telling of it. */
   mark(id: string, mark: keyof BookingMarks, at: number, notification?: NotificationRecord): Promise<void>;
   insertNotification(notification: NotificationRecord): Promise<void>;

@@ -15,6 +15,7 @@ import {
   type BookingMarks,
   type BookingRepository,
   type BookingWrite,
+  type CompletedVisit,
   type NotificationRecord,
   type StoredNotification,
 } from './booking-repository.ts';
@@ -27,6 +28,7 @@ import type {
   BookingListFilter,
   BookingStatus,
   BookingStatusUpdate,
+  CallType,
 } from './booking-types.ts';
 
 const HELD_INDEX = 'bookings_doctor_held';
@@ -217,6 +219,19 @@ export class SqlBookingStore implements BookingRepository {
       if (escalatedAt !== undefined) marks.escalatedAt = escalatedAt;
       return { booking: bookingOf(row), marks };
     });
+  }
+
+  async recentVisits(limit: number): Promise<CompletedVisit[]> {
+    // Read through the partial index bookings_completed (migration 0009), not the whole table.
+    const result = await this.store.query<{ call_type: CallType; duration_ms: number }>(
+      `SELECT b.call_type, (extract(epoch FROM b.completed_at - b.started_at) * 1000)::float8 AS duration_ms
+         FROM booking.bookings b
+        WHERE b.status = 'completed' AND b.started_at IS NOT NULL
+        ORDER BY b.completed_at DESC
+        LIMIT $1`,
+      [limit],
+    );
+    return result.rows.map((row) => ({ callType: row.call_type, durationMs: Number(row.duration_ms) }));
   }
 
   /**

@@ -1,8 +1,8 @@
 /**
  * What batched matching remembers between batches: the learnt visit durations (visit-durations.ts), the bookings
  * waiting for a doctor about to be free (look-ahead.ts) and the bookings already rematched (rematch.ts). In process
- * only: after a restart plans are made again at the first batch, durations are learnt again (the bookings' estimates
- * stand in meanwhile), and a booking rematched before the restart may be rematched once more.
+ * only: after a restart the durations are read back from the latest completed visits (restore.ts), plans are made
+ * again at the first batch, and a booking rematched before the restart may be rematched once more.
  */
 import type { BookingChange } from './booking-types.ts';
 import type { Candidate } from './candidates.ts';

@@ -16,6 +16,7 @@ import {
   type BookingMarks,
   type BookingRepository,
   type BookingWrite,
+  type CompletedVisit,
   type NotificationRecord,
   type StoredNotification,
 } from './booking-repository.ts';
@@ -104,6 +105,17 @@ export class MemoryBookingStore implements BookingRepository {
       .filter((booking) => !FINAL_STATUSES.includes(booking.status))
       .sort((a, b) => -newestFirst(a, b))
       .map((booking) => ({ booking: copy(booking), marks: { ...(this.marks.get(booking.id) ?? {}) } }));
+  }
+
+  async recentVisits(limit: number): Promise<CompletedVisit[]> {
+    return [...this.bookings.values()]
+      .filter((booking) => booking.status === 'completed' && booking.startedAt !== undefined)
+      .sort((a, b) => (b.completedAt as number) - (a.completedAt as number))
+      .slice(0, limit)
+      .map((booking) => ({
+        callType: booking.callType,
+        durationMs: (booking.completedAt as number) - (booking.startedAt as number),
+      }));
   }
 
   async mark(

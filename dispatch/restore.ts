@@ -3,8 +3,11 @@
  * before an offer, or during a visit that has ended since). The active bookings are loaded back into memory — the
  * queue of searching ones, the pending offers with their deadlines (one that lapsed while the engine was down lapses
  * at the first tick), the doctors they hold and the signals already raised — and the fleet's statuses are put in step.
+ * The look-ahead matcher learns its visit durations again from the latest completed visits.
  */
+import type { CompletedVisit } from './booking-repository.ts';
 import type { DispatchContext } from './dispatch-context.ts';
+import { matcherMemoryOf } from './matcher-memory.ts';
 
 /** What {@link restoreBookings} found. */
 export interface RestoreSummary {
@@ -14,7 +17,12 @@ export interface RestoreSummary {
   doctorsHeld: number;
   /** Doctors whose fleet status was checked or changed (held ones, and free ones left in a dispatch status). */
   doctorsSynced: number;
+  /** Completed visits the look-ahead matcher learnt its visit durations from. */
+  visitsLearnt: number;
 }
+
+/** Completed visits read at a restart: as many as the matcher keeps (500 per call type) for the four call types. */
+export const VISITS_LEARNT_AT_RESTORE = 2_000;
 
 /**
  * Loads the active bookings into an empty memory at time `now` and puts the fleet in step.
@@ -45,5 +53,23 @@ export async function restoreBookings(context: DispatchContext, now: number): Pr
   let doctorsHeld = 0;
   for (const _holding of bookings.holdings()) doctorsHeld++;
   const doctorsSynced = context.sync.syncAll(now);
-  return { bookings: rows.length, searching, offers, doctorsHeld, doctorsSynced };
+  const visitsLearnt = await learnVisitDurations(context);
+  return { bookings: rows.length, searching, offers, doctorsHeld, doctorsSynced, visitsLearnt };
+}
+
+/**
+ * Gives the look-ahead matcher the durations of the latest completed visits, oldest first as if it had seen them end,
+ * so that a restart does not send it back to the tariff's estimates for hours. Returns how many; 0 when nothing
+ * looks ahead (greedy matching, or the look-ahead off).
+ */
+async function learnVisitDurations(context: DispatchContext): Promise<number> {
+  const { settings } = context;
+  if (settings.matching !== 'batched' || settings.lookAheadMs <= 0) return 0;
+  const memory = matcherMemoryOf(context);
+  const visits = await context.store.recentVisits(VISITS_LEARNT_AT_RESTORE);
+  for (let i = visits.length - 1; i >= 0; i--) {
+    const visit = visits[i] as CompletedVisit;
+    memory.durations.record(visit.callType, visit.durationMs);
+  }
+  return visits.length;
 }

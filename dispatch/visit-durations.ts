@@ -47,7 +47,7 @@ interface Samples {
   suffixSums: Float64Array | undefined;
 }
 
-/** The learnt visit durations of one dispatcher (in memory; after a restart it starts from the estimates again). */
+/** The learnt visit durations of one dispatcher (in memory; a restart reads them back from the store, restore.ts). */
 export class VisitDurations {
   private readonly capacity: number;
   private readonly minSamples: number;

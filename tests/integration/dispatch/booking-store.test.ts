@@ -137,6 +137,42 @@ describe.each(implementations)('booking store: %s', (_name, open) => {
     expect(await codeOf(repository.history(randomUUID()))).toBe('DISPATCH_BOOKING_NOT_FOUND');
   });
 
+  it('gives the latest completed visits with their durations, newest first', async () => {
+    // Completed in the far future, so that they are the newest whatever else the shared database holds.
+    const future = base + 10 * 365 * 86_400_000;
+    /** A visit begun at `startAt`, completed `minutes` later (still under way when `minutes` is undefined). */
+    async function visit(name: string, startAt: number, minutes: number | undefined) {
+      let booking = await created({ callType: name === 'consult' ? 'consultation' : 'home_visit' });
+      const steps: [BookingStatus, Parameters<typeof applyTransition>[3]][] = [
+        ['searching', {}],
+        ['offered', { doctorId: doctor(`v-${name}`), offerExpiresAt: clock + 20_000 }],
+        ['assigned', {}],
+        ['en_route', {}],
+        ['arrived', {}],
+      ];
+      for (const [to, changes] of steps) {
+        const write = step(booking, to, changes);
+        await repository.commit([write]);
+        booking = write.after;
+      }
+      clock = startAt - 1_000;
+      const started = step(booking, 'in_progress');
+      await repository.commit([started]);
+      if (minutes === undefined) return;
+      clock = startAt + minutes * 60_000 - 1_000;
+      await repository.commit([step(started.after, 'completed')]);
+    }
+    await visit('first', future, 30);
+    await visit('consult', future + 3_600_000, 45);
+    await visit('under-way', future + 7_200_000, undefined);
+    expect(await repository.recentVisits(2)).toEqual([
+      { callType: 'consultation', durationMs: 45 * 60_000 },
+      { callType: 'home_visit', durationMs: 30 * 60_000 },
+    ]);
+    expect(await repository.recentVisits(1)).toHaveLength(1);
+    clock = base;
+  });
+
   it('refuses a write based on a stale version, and a commit is all or nothing', async () => {
     const booking = await created();
     const searching = step(booking, 'searching');

@@ -150,6 +150,34 @@ describe('look-ahead', () => {
     expect(await harness.dispatcher.get(booking.id)).toMatchObject({ status: 'offered', doctorId: 'far' });
   });
 
+  it('reads the visit durations back from the store after a restart', async () => {
+    // The thirty 50-min consultations end before the restart; the restarted dispatcher must not fall back to the
+    // 20-minute estimate (which would make the booking wait 2.5 min for the busy doctor).
+    const before = dispatchHarness();
+    await before.tick();
+    for (let i = 0; i < 30; i++) {
+      const visit = await visitUnderWay(before, `learnt-${i}`, 20 + i, 50);
+      await before.dispatcher.complete(visit.id, `learnt-${i}`, doctorActor(`learnt-${i}`));
+      before.live.fleet.setStatus(`learnt-${i}`, 'offline', before.now());
+    }
+    await before.dispatcher.stop();
+    const harness = dispatchHarness({ store: before.store, fleet: before.live.fleet, now: before.now() });
+    expect(await harness.dispatcher.restore()).toMatchObject({ visitsLearnt: 30 });
+    await visitUnderWay(harness, 'busy', 1, 25);
+    harness.addDoctor('far', 8);
+    const booking = await harness.dispatcher.create(harness.request(0), PATIENT);
+    harness.advance(1_000);
+    await harness.tick();
+    expect(await harness.dispatcher.get(booking.id)).toMatchObject({ status: 'offered', doctorId: 'far' });
+    // Greedy matching never looks ahead, so it reads nothing.
+    const greedy = dispatchHarness({
+      store: before.store,
+      fleet: before.live.fleet,
+      settings: { matching: 'greedy' },
+    });
+    expect(await greedy.dispatcher.restore()).toMatchObject({ visitsLearnt: 0 });
+  });
+
   it('is on by default with rematching and the coverage term, and refuses negative settings naming them', () => {
     expect(DEFAULT_DISPATCH_SETTINGS).toMatchObject({
       lookAheadMs: 600_000,
