@@ -6,7 +6,7 @@
 import { AVAILABLE, checkFix } from './fleet-checks.ts';
 import { unplacedDoctor } from './fleet-doctors.ts';
 import type { FleetState } from './fleet-state.ts';
-import { fixSeen } from './fleet-status.ts';
+import { afterFixApplied } from './fleet-status.ts';
 import type { Fix, FixOutcome } from './fleet-types.ts';
 
 /** `Fleet.applyFix`. */
@@ -41,6 +41,6 @@ export function applyFix(state: FleetState, fix: Fix, now: number): FixOutcome {
   doctors.writeFix(slot, fix, now);
   state.changes.mark(slot);
   state.counters.fixesApplied++;
-  fixSeen(state, id, slot, now);
+  afterFixApplied(state, id, slot, now);
   return 'applied';
 }

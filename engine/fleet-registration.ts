@@ -23,10 +23,12 @@ export class UnplacedDoctors {
     return this.doctors;
   }
 
+  /** Whether a doctor without a position has this id. */
   has(id: string): boolean {
     return this.doctors.has(id);
   }
 
+  /** The record of a doctor without a position (live, owned by this table), or undefined. */
   get(id: string): UnplacedDoctor | undefined {
     return this.doctors.get(id);
   }

@@ -39,15 +39,21 @@ export class FleetState {
   readonly offlineAfterMs: number;
   /** Whether a fix from an unknown doctor is dropped (`unknownDoctors: 'reject'`) rather than registering them. */
   readonly rejectUnknown: boolean;
+  /** Events kept for the next drain at most; past it the oldest is dropped. */
   readonly maxPendingEvents: number;
+  /** Placed doctors: position, status and specialization tags, by slot. */
   readonly index: FleetIndex;
+  /** The rest of a placed doctor's data, by the index's slot. */
   readonly doctors = new DoctorTable();
   readonly unplaced = new UnplacedDoctors();
   readonly specializations = new SpecializationRegistry();
   /** Clinic ids by clinic code. */
   readonly clinicIds: string[] = [];
+  /** The offline timer: deadlines of placed doctors on duty, by slot. */
   readonly offlineQueue: OfflineQueue;
+  /** Placed doctors changed since the live map's last drain. */
   readonly changes = new ChangeJournal();
+  /** Subscribers of `Fleet.onWentOffline`. */
   readonly offlineListeners: ((doctorId: string) => void)[] = [];
   /** Events emitted since the last drain, oldest first. */
   events: FleetEvent[] = [];

@@ -71,7 +71,7 @@ export function setDuty(state: FleetState, id: string, onDuty: boolean, now: num
  * After an applied fix: a placed doctor offline on timeout gets the status they had before it back (event
  * DoctorBackOnline) and, unless off duty, the offline timer restarts from `now`.
  */
-export function fixSeen(state: FleetState, id: string, slot: number, now: number): void {
+export function afterFixApplied(state: FleetState, id: string, slot: number, now: number): void {
   const { index, doctors } = state;
   if (index.statusAt(slot) === OFFLINE) {
     if (doctors.offlineReason(slot) !== REASON_TIMEOUT) return;
