@@ -68,9 +68,7 @@ export function columnsOfCapture(capture: FleetCapture, dictionary: CaptureDicti
   };
   const overflow = capture.overflow.length === 0 ? undefined : new Map(capture.overflow);
   // The doctor table reads its own records back: the capture holds them in its layout.
-  const table = new DoctorTable();
-  table['data'] = capture.doctorData;
-  table['meta'] = capture.doctorMeta;
+  const table = DoctorTable.over(capture.doctorData, capture.doctorMeta);
   const { records, cellCounts, tags } = capture;
   const ids = dictionary.ids;
   let i = 0;

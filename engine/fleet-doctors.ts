@@ -76,6 +76,18 @@ export class DoctorTable {
   private meta = new Int32Array(0);
   private capacity = 0;
 
+  /**
+   * A table over storage captured from another (its `numbers` and `integers`, as {@link storage} gave them), to read
+   * the rows back; the table uses the arrays themselves, not copies.
+   */
+  static over(numbers: Float64Array<ArrayBuffer>, integers: Int32Array<ArrayBuffer>): DoctorTable {
+    const table = new DoctorTable();
+    table.data = numbers;
+    table.meta = integers;
+    table.capacity = Math.floor(numbers.length / STRIDE);
+    return table;
+  }
+
   /** The table's storage (see {@link DoctorStorage}): its own arrays, not copies. */
   storage(): DoctorStorage {
     return { numbers: this.data, numbersPerSlot: STRIDE, integers: this.meta, integersPerSlot: META_STRIDE };
