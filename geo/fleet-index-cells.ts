@@ -9,10 +9,11 @@
  * cache miss per candidate and triples query latency.
  *
  * Cells are created when a point enters them and, lazily, when a query has to look past an empty cell; an empty
- * cell is cheap (≈100 bytes) and {@link CellTable.pruneEmpty} frees them in bulk when they pile up.
+ * cell is cheap (≈100 bytes) and {@link CellTable.pruneEmpty} frees them in bulk when they pile up. A cell's shape
+ * (centre, radii, edge planes) is worked out once, at creation, in geo/fleet-index-cell-shape.ts.
  */
 import * as h3 from 'h3-js';
-import { KM_PER_DEGREE, RAD_PER_DEG, latLngToUnitVector } from './distance.ts';
+import { EDGE_MARGIN, EDGE_NORMAL_STRIDE, writeCellShape } from './fleet-index-cell-shape.ts';
 import { type H3Cell, cellGeometry } from './h3.ts';
 
 /** Neighbour entries per cell: 6 for a hexagon; a pentagon leaves the last one at {@link NO_CELL}. */
@@ -40,23 +41,6 @@ export const RECORD_ENTRY = 3;
 
 const INITIAL_RECORDS = 2;
 const EMPTY_RECORDS = new Float64Array(0);
-
-/**
- * Relative and absolute margins on a cell's circumradius: h3 assigns points by hex rounding in a projection while
- * the radius is measured on the boundary it reports; a millimetre covers the floating-point difference between them
- * with a wide berth (sampling 600 000 points per resolution shows every point within 0.9999 of the radius).
- */
-const OUTER_RELATIVE_MARGIN = 1e-6;
-const OUTER_ABSOLUTE_MARGIN_KM = 1e-6;
-
-/** Numbers per cell in {@link CellTable.edgeNormals}: six edge planes × 3. */
-export const EDGE_NORMAL_STRIDE = 18;
-
-/** Clearance (unit-sphere units, ≈6 mm on the ground) a point needs from every edge plane for the exact test. */
-const EDGE_MARGIN = 1e-9;
-
-/** Fraction of the inradius used for the "still in the same cell" shortcut of upserts; see {@link CellTable.containsSafely}. */
-const SAFE_INNER_FRACTION = 0.9;
 
 const INITIAL_CELL_CAPACITY = 1024;
 
@@ -341,56 +325,13 @@ export class CellTable {
     this.cellIds[c] = cell;
     this.records[c] = EMPTY_RECORDS;
     this.count[c] = 0;
-    this.lat[c] = geometry.lat;
-    this.lng[c] = geometry.lng;
-    this.cosLat[c] = Math.cos(geometry.lat * RAD_PER_DEG);
-    this.outerKm[c] = geometry.outerKm * (1 + OUTER_RELATIVE_MARGIN) + OUTER_ABSOLUTE_MARGIN_KM;
-    // Only plain hexagons get the shortcut: pentagons and cells cut by an icosahedron edge always take the h3 path.
-    if (geometry.vertexCount === 6 && geometry.innerKm > 0) {
-      const thetaDeg = (SAFE_INNER_FRACTION * geometry.innerKm) / KM_PER_DEGREE;
-      const k = Math.cos(Math.max(0, Math.abs(geometry.lat) - thetaDeg) * RAD_PER_DEG);
-      this.safeDeg2[c] = thetaDeg * thetaDeg;
-      this.lngScale2[c] = k * k;
-    } else {
-      this.safeDeg2[c] = 0;
-      this.lngScale2[c] = 0;
-    }
-    this.edgeNormals.fill(0, c * EDGE_NORMAL_STRIDE, (c + 1) * EDGE_NORMAL_STRIDE);
-    if (geometry.vertexCount === 6) this.writeEdgeNormals(c, cell);
+    writeCellShape(this, c, cell, geometry);
     this.linked[c] = 0;
     this.stamp[c] = 0;
     const base = c * NEIGHBORS_PER_CELL;
     this.neighbors.fill(NO_CELL, base, base + NEIGHBORS_PER_CELL);
     this.slotByCell.set(cell, c);
     return c;
-  }
-
-  private writeEdgeNormals(c: number, cell: H3Cell): void {
-    const vertices = h3
-      .cellToBoundary(cell)
-      .map(([lat, lng]) => latLngToUnitVector(lat as number, lng as number));
-    const center = latLngToUnitVector(this.lat[c] as number, this.lng[c] as number);
-    const base = c * EDGE_NORMAL_STRIDE;
-    for (let i = 0; i < 6; i++) {
-      const [ax, ay, az] = vertices[i] as [number, number, number];
-      const [bx, by, bz] = vertices[(i + 1) % 6] as [number, number, number];
-      let nx = ay * bz - az * by;
-      let ny = az * bx - ax * bz;
-      let nz = ax * by - ay * bx;
-      const norm = Math.hypot(nx, ny, nz);
-      if (norm === 0) {
-        this.edgeNormals.fill(0, base, base + EDGE_NORMAL_STRIDE);
-        return;
-      }
-      // Orient each plane so that the centre is on its positive side.
-      const sign = nx * center[0] + ny * center[1] + nz * center[2] < 0 ? -1 / norm : 1 / norm;
-      nx *= sign;
-      ny *= sign;
-      nz *= sign;
-      this.edgeNormals[base + 3 * i] = nx;
-      this.edgeNormals[base + 3 * i + 1] = ny;
-      this.edgeNormals[base + 3 * i + 2] = nz;
-    }
   }
 
   private grow(): void {
