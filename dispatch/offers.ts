@@ -11,6 +11,7 @@ import type { Candidate } from './candidates.ts';
 import { offerOf, offerTimeoutOf, withdraw, type DispatchContext } from './dispatch-context.ts';
 import { SYSTEM, copyBooking, transitionWrite } from './recorder.ts';
 import type { BookingWrite } from './booking-repository.ts';
+import { changeEach } from './change-each.ts';
 
 /**
  * The active booking with that id; for a booking no longer active (or unknown) throws what the caller asked for
@@ -230,28 +231,17 @@ export async function lapseOffers(context: DispatchContext, now: number): Promis
     .withStatus('offered')
     .filter((booking) => (booking.offerExpiresAt as number) <= now)
     .map((booking) => booking.id);
-  const lapsed = await Promise.all(
-    due.map((id) =>
-      context.locks
-        .run([id], async () => {
-          const booking = context.bookings.get(id);
-          if (booking?.status !== 'offered' || (booking.offerExpiresAt as number) > now) return false;
-          const doctorId = booking.doctorId as string;
-          const write = transitionWrite(booking, 'searching', SYSTEM, now, 'offer_timeout', {
-            declinedBy: [...booking.declinedBy, doctorId],
-          });
-          await context.recorder.record([write]);
-          context.metrics?.offers.inc({ outcome: 'lapsed' });
-          withdraw(context, doctorId, id, 'offer_timeout');
-          return true;
-        })
-        .catch((error: unknown) => {
-          context.logger.warn({ err: error, bookingId: id }, 'offer lapse not written; retried next tick');
-          return false;
-        }),
-    ),
-  );
-  return lapsed.filter(Boolean).length;
+  return changeEach(context, due, 'offer lapse', async (booking) => {
+    if (booking.status !== 'offered' || (booking.offerExpiresAt as number) > now) return false;
+    const doctorId = booking.doctorId as string;
+    const write = transitionWrite(booking, 'searching', SYSTEM, now, 'offer_timeout', {
+      declinedBy: [...booking.declinedBy, doctorId],
+    });
+    await context.recorder.record([write]);
+    context.metrics?.offers.inc({ outcome: 'lapsed' });
+    withdraw(context, doctorId, booking.id, 'offer_timeout');
+    return true;
+  });
 }
 
 /**

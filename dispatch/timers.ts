@@ -9,32 +9,7 @@ import { escalate } from './emergency.ts';
 import { departsNow, releaseWrite } from './offers.ts';
 import { SYSTEM, transitionWrite } from './recorder.ts';
 import type { BookingWrite, NotificationRecord } from './booking-repository.ts';
-
-/**
- * Runs `change` for each booking id under its lock, with the booking as it is then; a change that throws is logged
- * and retried at the next tick. Returns how many changed.
- */
-async function changeEach(
-  context: DispatchContext,
-  ids: readonly string[],
-  what: string,
-  change: (booking: Booking) => Promise<boolean>,
-): Promise<number> {
-  const done = await Promise.all(
-    ids.map((id) =>
-      context.locks
-        .run([id], async () => {
-          const booking = context.bookings.get(id);
-          return booking === undefined ? false : change(booking);
-        })
-        .catch((error: unknown) => {
-          context.logger.warn({ err: error, bookingId: id }, `${what} not written; retried next tick`);
-          return false;
-        }),
-    ),
-  );
-  return done.filter(Boolean).length;
-}
+import { changeEach } from './change-each.ts';
 
 /** Bookings for later whose search lead time has come go from created to searching. */
 export async function startScheduled(context: DispatchContext, now: number): Promise<number> {
