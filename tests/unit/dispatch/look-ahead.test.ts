@@ -63,6 +63,28 @@ function offerReason(harness: DispatchHarness, bookingId: string): string | unde
     .at(-1)?.update.reason;
 }
 
+/** Thirty consultations, each of 50 min, that end now; their doctors then go off duty. */
+async function endFiftyMinuteConsultations(harness: DispatchHarness): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    const visit = await visitUnderWay(harness, `learnt-${i}`, 20 + i, 50);
+    await harness.dispatcher.complete(visit.id, `learnt-${i}`, doctorActor(`learnt-${i}`));
+    harness.live.fleet.setStatus(`learnt-${i}`, 'offline', harness.now());
+  }
+}
+
+/**
+ * A consultation begun 25 min ago 1 km north, a free doctor 8 km north, and a routine booking at the centre, matched
+ * by the next batch.
+ */
+async function bookBesideBusyAndFar(harness: DispatchHarness): Promise<Booking> {
+  await visitUnderWay(harness, 'busy', 1, 25);
+  harness.addDoctor('far', 8);
+  const booking = await harness.dispatcher.create(harness.request(0), PATIENT);
+  harness.advance(1_000);
+  await harness.tick();
+  return booking;
+}
+
 describe('look-ahead', () => {
   it('keeps a routine booking for the doctor about to be free, then offers them that doctor once the visit ends', async () => {
     const { harness, visit, booking, summary, offers } = await scene();
@@ -137,16 +159,8 @@ describe('look-ahead', () => {
     // left, not the 2.5 min the 20-minute estimate suggests: the booking is offered the far doctor at once.
     const harness = dispatchHarness();
     await harness.tick();
-    for (let i = 0; i < 30; i++) {
-      const visit = await visitUnderWay(harness, `learnt-${i}`, 20 + i, 50);
-      await harness.dispatcher.complete(visit.id, `learnt-${i}`, doctorActor(`learnt-${i}`));
-      harness.live.fleet.setStatus(`learnt-${i}`, 'offline', harness.now());
-    }
-    await visitUnderWay(harness, 'busy', 1, 25);
-    harness.addDoctor('far', 8);
-    const booking = await harness.dispatcher.create(harness.request(0), PATIENT);
-    harness.advance(1_000);
-    await harness.tick();
+    await endFiftyMinuteConsultations(harness);
+    const booking = await bookBesideBusyAndFar(harness);
     expect(await harness.dispatcher.get(booking.id)).toMatchObject({ status: 'offered', doctorId: 'far' });
   });
 
@@ -155,19 +169,11 @@ describe('look-ahead', () => {
     // 20-minute estimate (which would make the booking wait 2.5 min for the busy doctor).
     const before = dispatchHarness();
     await before.tick();
-    for (let i = 0; i < 30; i++) {
-      const visit = await visitUnderWay(before, `learnt-${i}`, 20 + i, 50);
-      await before.dispatcher.complete(visit.id, `learnt-${i}`, doctorActor(`learnt-${i}`));
-      before.live.fleet.setStatus(`learnt-${i}`, 'offline', before.now());
-    }
+    await endFiftyMinuteConsultations(before);
     await before.dispatcher.stop();
     const harness = dispatchHarness({ store: before.store, fleet: before.live.fleet, now: before.now() });
     expect(await harness.dispatcher.restore()).toMatchObject({ visitsLearnt: 30 });
-    await visitUnderWay(harness, 'busy', 1, 25);
-    harness.addDoctor('far', 8);
-    const booking = await harness.dispatcher.create(harness.request(0), PATIENT);
-    harness.advance(1_000);
-    await harness.tick();
+    const booking = await bookBesideBusyAndFar(harness);
     expect(await harness.dispatcher.get(booking.id)).toMatchObject({ status: 'offered', doctorId: 'far' });
     // Greedy matching never looks ahead, so it reads nothing.
     const greedy = dispatchHarness({
