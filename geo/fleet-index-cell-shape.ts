@@ -6,6 +6,7 @@
  */
 import * as h3 from 'h3-js';
 import { KM_PER_DEGREE, RAD_PER_DEG, latLngToUnitVector } from './distance.ts';
+import type { CellTable } from './fleet-index-cells.ts';
 import type { CellGeometry, H3Cell } from './h3.ts';
 
 /** Numbers per cell in the edge-normal column: six edge planes × 3. */
@@ -25,21 +26,11 @@ const OUTER_ABSOLUTE_MARGIN_KM = 1e-6;
 /** Fraction of the inradius used for the "still in the same cell" shortcut of upserts (CellTable.containsSafely). */
 const SAFE_INNER_FRACTION = 0.9;
 
-/** The per-cell columns a cell's shape is written into, indexed by cell slot (CellTable's own arrays). */
-export interface CellShapeColumns {
-  /** Centre latitude/longitude (degrees) and cos(latitude). */
-  lat: Float64Array;
-  lng: Float64Array;
-  cosLat: Float64Array;
-  /** Circumradius plus margin, km. */
-  outerKm: Float64Array;
-  /** Squared radius (degrees²) of the safe disk; 0 when there is none. */
-  safeDeg2: Float64Array;
-  /** Squared longitude scale of the safe disk's metric. */
-  lngScale2: Float64Array;
-  /** Inward edge-plane normals, {@link EDGE_NORMAL_STRIDE} numbers per cell; all zero without the exact test. */
-  edgeNormals: Float64Array;
-}
+/** The per-cell columns of a {@link CellTable} a cell's shape is written into (their meaning: CellTable's fields). */
+export type CellShapeColumns = Pick<
+  CellTable,
+  'lat' | 'lng' | 'cosLat' | 'outerKm' | 'safeDeg2' | 'lngScale2' | 'edgeNormals'
+>;
 
 /**
  * Writes the shape of `cell`, whose `cellGeometry` is `geometry`, into slot `c` of `columns` (each long enough for
