@@ -5,7 +5,7 @@
  */
 import type { Booking } from './booking-types.ts';
 import type { DispatchContext } from './dispatch-context.ts';
-import { TimeSlice } from './time-slice.ts';
+import { startInSlices } from './time-slice.ts';
 
 /**
  * Runs `change` for each booking id under its lock, with the booking as it is then (skipped when no longer active); a
@@ -17,21 +17,16 @@ export async function changeEach(
   what: string,
   change: (booking: Booking) => Promise<boolean>,
 ): Promise<number> {
-  const slice = new TimeSlice();
-  const changing: Promise<boolean>[] = [];
-  for (const id of ids) {
-    await slice.pause();
-    changing.push(
-      context.locks
-        .run([id], async () => {
-          const booking = context.bookings.get(id);
-          return booking === undefined ? false : change(booking);
-        })
-        .catch((error: unknown) => {
-          context.logger.warn({ err: error, bookingId: id }, `${what} not written; retried next tick`);
-          return false;
-        }),
-    );
-  }
-  return (await Promise.all(changing)).filter(Boolean).length;
+  const changed = await startInSlices(ids, (id) =>
+    context.locks
+      .run([id], async () => {
+        const booking = context.bookings.get(id);
+        return booking === undefined ? false : change(booking);
+      })
+      .catch((error: unknown) => {
+        context.logger.warn({ err: error, bookingId: id }, `${what} not written; retried next tick`);
+        return false;
+      }),
+  );
+  return changed.filter(Boolean).length;
 }

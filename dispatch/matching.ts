@@ -16,7 +16,7 @@ import type { DispatchContext } from './dispatch-context.ts';
 import { REPLAN_EVERY_MS, SoonFreeDoctors } from './look-ahead.ts';
 import { matcherMemoryOf } from './matcher-memory.ts';
 import { offerTo } from './offers.ts';
-import { TimeSlice } from './time-slice.ts';
+import { startInSlices, TimeSlice } from './time-slice.ts';
 
 /** The candidates of a booking under the settings, leaving out doctors held or reserved by other bookings. */
 export function candidatesOf(context: DispatchContext, booking: Booking, now: number): Candidate[] {
@@ -75,7 +75,7 @@ export interface BatchOutcome {
  * doctors about to finish a visit, with the coverage term added to their costs; a booking given one of the latter is
  * planned (it keeps searching and is planned again within {@link REPLAN_EVERY_MS}), the others are offered their
  * doctor. Offers are written in parallel; a booking whose doctor was taken meanwhile (an emergency, a dispatcher)
- * waits for the next batch. The candidate search and the start of the offers run in {@link TimeSlice} slices.
+ * waits for the next batch. The candidate search and the start of the offers run in time slices (time-slice.ts).
  */
 export async function matchBatch(context: DispatchContext, now: number): Promise<BatchOutcome | undefined> {
   const searching = context.bookings.searching().filter((booking) => !booking.emergency);
@@ -145,12 +145,7 @@ export async function matchBatch(context: DispatchContext, now: number): Promise
     return offered ? 'offered' : 'none';
   };
   // The offers are written in parallel, but started in slices too: a thousand of them take tens of milliseconds.
-  const settling: Promise<'offered' | 'planned' | 'none'>[] = [];
-  for (const [row, entry] of entries.entries()) {
-    await slice.pause();
-    settling.push(settle(entry, row));
-  }
-  const results = await Promise.all(settling);
+  const results = await startInSlices(entries, settle);
   return {
     rows: entries.length,
     cols: doctorIds.length,

@@ -28,3 +28,21 @@ export class TimeSlice {
     this.sliceStart = performance.now();
   }
 }
+
+/**
+ * Starts `start(item, index)` for every item, in slices (pausing between starts once a slice has run out), without
+ * waiting for one to finish before starting the next; resolves with their results in order. For a long list of
+ * independent writes: they go out in parallel, but starting a thousand of them does not hold the event loop.
+ */
+export async function startInSlices<Item, Result>(
+  items: Iterable<Item>,
+  start: (item: Item, index: number) => Promise<Result>,
+): Promise<Result[]> {
+  const slice = new TimeSlice();
+  const started: Promise<Result>[] = [];
+  for (const item of items) {
+    await slice.pause();
+    started.push(start(item, started.length));
+  }
+  return Promise.all(started);
+}

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { TimeSlice } from '../../../dispatch/time-slice.ts';
+import { startInSlices, TimeSlice } from '../../../dispatch/time-slice.ts';
 
 function busy(ms: number): void {
   const until = performance.now() + ms;
@@ -35,5 +35,21 @@ describe('time slices', () => {
     for (let step = 0; step < 100; step++) await slice.pause();
     expect(ran).toBe(false);
     expect(slice.pauses).toBe(0);
+  });
+});
+
+describe('startInSlices', () => {
+  it('starts every item without waiting for the earlier ones, and gives the results in order', async () => {
+    const started: number[] = [];
+    const finishers: (() => void)[] = [];
+    const all = startInSlices([10, 20, 30], (item, index) => {
+      started.push(index);
+      return new Promise<number>((resolve) => finishers.push(() => resolve(item + index)));
+    });
+    // None has finished, yet all three have started.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([0, 1, 2]);
+    for (const finish of finishers.reverse()) finish();
+    expect(await all).toEqual([10, 21, 32]);
   });
 });
