@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { postgis } from '@electric-sql/pglite-postgis';
-import { PLAN_CACHE_MODE } from './store-postgres.ts';
-import type { QueryResult, SqlExecutor, Store } from './store.ts';
+import { PLAN_CACHE_MODE, type QueryResult, type SqlExecutor, type Store } from './store.ts';
 
 /**
  * The embedded store: PostgreSQL compiled to WebAssembly (PGlite) with PostGIS, in a directory or in memory. Same SQL

@@ -1,14 +1,5 @@
 import pg from 'pg';
-import type { QueryResult, SqlExecutor, Store } from './store.ts';
-
-/**
- * How a connection plans the statements it keeps (the named ones, and the foreign-key checks PostgreSQL runs for each
- * row written): afresh each time. A kept plan is made once and kept for the connection's life, so one made while a
- * table was empty scans it whole for ever after — each status update's check that its booking exists read every
- * booking, 177 million rows in a 12-second bench run on a freshly vacuumed database. Planning each time costs tens of
- * microseconds.
- */
-export const PLAN_CACHE_MODE = 'force_custom_plan';
+import { PLAN_CACHE_MODE, type QueryResult, type SqlExecutor, type Store } from './store.ts';
 
 /** The PostgreSQL store over a `pg` connection pool. */
 export class PostgresStore implements Store {
