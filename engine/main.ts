@@ -133,7 +133,8 @@ export async function startApplication(
   };
   // What every store user is given: the store's SQL once it is ready, ENGINE_STORE_UNAVAILABLE (503) until then.
   const storeWhenReady: Pick<Store, 'query' | 'exec' | 'transaction'> = {
-    query: async (text, params) => readyStore().query(text, params),
+    // Every argument is passed on (a statement's `prepared` name among them: dropping it re-parsed every group).
+    query: async (...args) => readyStore().query(...args),
     exec: async (script) => readyStore().exec(script),
     transaction: async (fn) => readyStore().transaction(fn),
   };
