@@ -3,10 +3,11 @@
  * stretched by a detour factor (roads are longer than the crow's flight) and driven at its cell's speed from the
  * {@link TrafficField}.
  *
- * Pure: `now` is an argument. Cheap enough for the matcher's inner loop: one gridPathCells plus one cellToLatLng
+ * Pure: `now` is an argument. Cheap enough for the matcher's inner loop: one gridPathCells plus one cell centre
  * and one map lookup per cell.
  */
-import { getHexagonEdgeLengthAvg, gridPathCells, latLngToCell, cellToLatLng, UNITS } from 'h3-js';
+import { getHexagonEdgeLengthAvg, gridPathCells, latLngToCell, UNITS } from 'h3-js';
+import { cellOfPoint, centreOfCell } from './cell-memo.ts';
 import { haversineKm } from './distance.ts';
 import { assertTime, TotError } from './errors.ts';
 import type { LatLng, TrafficField } from './traffic-field.ts';
@@ -170,8 +171,8 @@ function prepareTrip(
   assertPoint(origin, 'origin');
   assertPoint(destination, 'destination');
   assertTime(now);
-  const originCell = latLngToCell(origin.lat, origin.lng, field.resolution);
-  const destinationCell = latLngToCell(destination.lat, destination.lng, field.resolution);
+  const originCell = cellOfPoint(origin.lat, origin.lng, field.resolution);
+  const destinationCell = cellOfPoint(destination.lat, destination.lng, field.resolution);
   return {
     origin,
     destination,
@@ -232,7 +233,7 @@ function driveGridPath(trip: Trip, path: string[], add: (cell: string, meters: n
   const dy = destination.lat - origin.lat;
   const lengthSquared = dx * dx + dy * dy;
   const projection = (cell: string): number => {
-    const [lat, lng] = cellToLatLng(cell);
+    const [lat, lng] = centreOfCell(cell);
     return (wrapLng(lng - origin.lng) * cosLat * dx + (lat - origin.lat) * dy) / lengthSquared;
   };
 
