@@ -214,13 +214,14 @@ export class Engine {
     return this.snapshotInFlight;
   }
 
-  /** Starts the offline sweep and, when a backup is given, periodic snapshots. */
+  /** Starts the offline sweep and, when a backup is given, periodic snapshots (and their worker, at once). */
   start(backup?: Backup, snapshotIntervalMs = 10_000): void {
     this.encoder.open();
     const sweepMs = this.options.sweepIntervalMs ?? 1_000;
     this.sweepTimer = setInterval(() => void this.sweep(), sweepMs);
     this.sweepTimer.unref();
     if (backup) {
+      this.encoder.startWorker();
       this.snapshotTimer = setInterval(() => void this.saveSnapshot(backup), snapshotIntervalMs);
       this.snapshotTimer.unref();
     }

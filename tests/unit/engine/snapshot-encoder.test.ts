@@ -75,6 +75,20 @@ describe('SnapshotEncoder', () => {
     expect((await snapshots.encode(subject)).envelope.fleet).toEqual(state.fleet.toSnapshot());
   });
 
+  it('starts its worker before the first snapshot when asked, and not once closed', async () => {
+    const fleet = variedFleet(100);
+    const { subject } = subjectOf(fleet);
+    const snapshots = encoder();
+    expect(snapshots.running).toBe(false);
+    snapshots.startWorker();
+    expect(snapshots.running).toBe(true);
+    snapshots.startWorker();
+    expect((await snapshots.encode(subject)).envelope.fleet).toEqual(fleet.toSnapshot());
+    await snapshots.close();
+    snapshots.startWorker();
+    expect(snapshots.running).toBe(false);
+  });
+
   it('writes version 1 byte for byte', async () => {
     const { subject } = subjectOf(goldenFleet());
     const encoded = await encoder().encode(subject);
