@@ -25,7 +25,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -62,8 +62,12 @@ function listFromEnvironment(name: string, fallback: string[]): string[] {
 }
 /** Timed bookings per second at most (the rest of the rate is background load). */
 const MAX_SAMPLES_PER_SECOND = 100;
-/** Seconds of load before the timed part (JIT, connection pools, caches). */
-const WARM_UP_SECONDS = 2;
+/**
+ * Seconds of load before the timed part (JIT, connection pools, caches). With 2 s the first tenth of a second of every
+ * run had emergencies at 17–36 ms while code was still being optimized. The warm-up sends its share of sample-like
+ * bookings too (untimed), so that every path a sample takes is warm.
+ */
+const WARM_UP_SECONDS = 5;
 /** Shortest timed part, s: with 50–100 samples a second, 10 s give 250–500 of each kind for the p99. */
 const MIN_SECONDS = 10;
 /** How long to wait for the last offers after the load stops, ms. */
@@ -99,10 +103,14 @@ async function startServer(environment: Record<string, string>): Promise<Server>
   // DISPATCH_LATENCY_PROFILE_DIR: the server writes a CPU profile there when it stops (open it in Chrome DevTools).
   const profileDir = process.env['DISPATCH_LATENCY_PROFILE_DIR'];
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', SERVER], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...profile, ...engineNodeFlags(), '--import', 'tsx', SERVER],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
@@ -116,6 +124,17 @@ async function startServer(environment: Record<string, string>): Promise<Server>
       await exited;
     },
   };
+}
+
+/**
+ * The Node flags the engine runs with in service (package.json's "start": the garbage collector's sizes, see
+ * docs/ARCHITECTURE.md "Boot and shutdown"), for the bench's server to run as the engine does.
+ */
+export function engineNodeFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string };
+  };
+  return manifest.scripts.start.split(/\s+/).filter((word) => /^--(?!import)/.test(word));
 }
 
 /** Sends a JSON request; resolves with the status and the parsed body. */
@@ -251,6 +270,7 @@ async function runRate(
     seconds,
   };
   const samples = new Map<string, Sample>();
+  let sampledSoFar = 0;
   const unanswered = new Set<number>();
   const sentAt: number[] = [];
   const warmUpEnd = WARM_UP_SECONDS * rate;
@@ -263,11 +283,11 @@ async function runRate(
   for (let n = 0; n < total;) {
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
     for (; n < due; n++) {
-      const timed = n >= warmUpEnd && n % sampleEvery === 0;
+      const sampled = n % sampleEvery === 0;
       let body: Record<string, unknown>;
       let sample: Sample | undefined;
-      if (timed) {
-        const kind: Kind = samples.size % 2 === 0 ? 'emergency' : 'routine';
+      if (sampled) {
+        const kind: Kind = sampledSoFar++ % 2 === 0 ? 'emergency' : 'routine';
         const address = `bench sample ${rate}/${n}`;
         body = {
           callType: kind === 'emergency' ? 'emergency' : 'home_visit',
@@ -277,15 +297,17 @@ async function runRate(
           lng: phones.lng[phone] as number,
           priority: kind === 'emergency' ? 1 : 4,
         };
-        sample = {
-          kind,
-          sentAt: performance.now(),
-          answered: false,
-          doctorId: phoneDoctorId(phone),
-          offeredElsewhere: false,
-        };
+        if (n >= warmUpEnd) {
+          sample = {
+            kind,
+            sentAt: performance.now(),
+            answered: false,
+            doctorId: phoneDoctorId(phone),
+            offeredElsewhere: false,
+          };
+          samples.set(address, sample);
+        }
         phone++;
-        samples.set(address, sample);
       } else {
         const emergency = random() < 0.1;
         body = {
@@ -383,14 +405,18 @@ async function measureStore(
 ): Promise<void> {
   const { reporter } = context;
   const seconds = Math.max(MIN_SECONDS, context.seconds);
-  const phones = RATES.reduce((sum, rate) => sum + Math.ceil(samplesPerSecondAt(rate) * seconds) + 1, 0);
+  const phones = RATES.reduce(
+    (sum, rate) => sum + Math.ceil(samplesPerSecondAt(rate) * (WARM_UP_SECONDS + seconds)) + 1,
+    0,
+  );
   const deviceTokens = Array.from(
     { length: phones },
     (_, i) => `p${i}:${phoneDoctorId(i)}:${phoneToken(i)}`,
   ).join(',');
   const dataDir = mkdtempSync(join(tmpdir(), 'tot-dispatch-latency-'));
   reporter.note(
-    `dispatch latency: starting the application on ${store} with ${DOCTORS} doctors, ${phones} phones`,
+    `dispatch latency: starting the application on ${store} with ${DOCTORS} doctors, ${phones} phones` +
+      ` (node ${engineNodeFlags().join(' ')})`,
   );
   const server = await startServer({
     ...environment,
