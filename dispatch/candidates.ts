@@ -66,29 +66,27 @@ export function findCandidates(
     maxKm: query.maxKm,
     ...(booking.specialization === undefined ? {} : { specialization: booking.specialization }),
   };
-  let hits = fleet.nearby(booking.lat, booking.lng, options);
+  let hits = fleet.nearbyBrief(booking.lat, booking.lng, options);
   const declined = new Set(booking.declinedBy);
-  let kept = hits.filter((hit) => !declined.has(hit.doctor.id) && !exclude(hit.doctor.id));
+  let kept = hits.filter((hit) => !declined.has(hit.id) && !exclude(hit.id));
   // Held or reserved doctors are normally not `available`; a second, wider look covers the rare case they still are.
   if (kept.length < query.k && hits.length === options.k) {
     options.k = options.k * 2 + query.k;
-    hits = fleet.nearby(booking.lat, booking.lng, options);
-    kept = hits.filter((hit) => !declined.has(hit.doctor.id) && !exclude(hit.doctor.id));
+    hits = fleet.nearbyBrief(booking.lat, booking.lng, options);
+    kept = hits.filter((hit) => !declined.has(hit.id) && !exclude(hit.id));
   }
   const destination = { lat: booking.lat, lng: booking.lng };
   const candidates: Candidate[] = [];
   for (const hit of kept.slice(0, query.k)) {
-    const { doctor } = hit;
-    if (doctor.lat === undefined || doctor.lng === undefined) continue;
-    const eta = etaSeconds(live.traffic, { lat: doctor.lat, lng: doctor.lng }, destination, now, query.eta);
+    const eta = etaSeconds(live.traffic, hit, destination, now, query.eta);
     if (eta > query.maxEtaSeconds) continue;
     const candidate: Candidate = {
-      doctorId: doctor.id,
+      doctorId: hit.id,
       etaSeconds: eta,
       distanceKm: hit.distanceKm,
       cost: 0,
     };
-    if (doctor.rating !== undefined) candidate.rating = doctor.rating;
+    if (hit.rating !== undefined) candidate.rating = hit.rating;
     candidate.cost = scorer.cost(candidate, booking.emergency, now);
     candidates.push(candidate);
   }

@@ -42,10 +42,15 @@ export class CoverageGaps {
   addTo(candidates: readonly Candidate[]): void {
     const weight = this.context.settings.coverageWeight;
     if (weight <= 0) return;
+    const fleet = this.context.live.fleet;
     for (const candidate of candidates) {
-      const doctor = this.context.live.fleet.get(candidate.doctorId);
-      if (doctor?.lat === undefined || doctor.lng === undefined) continue;
-      candidate.cost += weight * this.gapSeconds(candidate.doctorId, doctor.lat, doctor.lng);
+      let gap = this.gaps.get(candidate.doctorId);
+      if (gap === undefined) {
+        const position = fleet.positionOf(candidate.doctorId);
+        if (position === undefined) continue;
+        gap = this.gapSeconds(candidate.doctorId, position.lat, position.lng);
+      }
+      candidate.cost += weight * gap;
     }
   }
 
@@ -54,22 +59,15 @@ export class CoverageGaps {
     const known = this.gaps.get(doctorId);
     if (known !== undefined) return known;
     const { live, bookings, settings } = this.context;
-    const hits = live.fleet.nearby(lat, lng, {
+    const hits = live.fleet.nearbyBrief(lat, lng, {
       k: 4,
       status: 'available',
       maxKm: Math.min(settings.maxKm, GAP_SEARCH_KM),
     });
     let gap = MAX_GAP_SECONDS;
-    for (const { doctor } of hits) {
-      if (doctor.id === doctorId || doctor.lat === undefined || doctor.lng === undefined) continue;
-      if (!bookings.isFree(doctor.id)) continue;
-      const eta = etaSeconds(
-        live.traffic,
-        { lat: doctor.lat, lng: doctor.lng },
-        { lat, lng },
-        this.now,
-        settings.eta,
-      );
+    for (const doctor of hits) {
+      if (doctor.id === doctorId || !bookings.isFree(doctor.id)) continue;
+      const eta = etaSeconds(live.traffic, doctor, { lat, lng }, this.now, settings.eta);
       gap = Math.min(gap, eta);
       break;
     }

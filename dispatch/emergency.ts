@@ -104,20 +104,19 @@ export function findPreemption(
   remainingSeconds: number,
 ): PreemptionCandidate | undefined {
   const { settings, live, bookings } = context;
-  const hits = live.fleet.nearby(emergency.lat, emergency.lng, {
+  const hits = live.fleet.nearbyBrief(emergency.lat, emergency.lng, {
     k: settings.candidates * 2,
     status: ['assigned', 'en_route'],
     maxKm: settings.maxKm,
     ...(emergency.specialization === undefined ? {} : { specialization: emergency.specialization }),
   });
   let best: (PreemptionCandidate & { priority: number }) | undefined;
-  for (const { doctor } of hits) {
-    if (doctor.lat === undefined || doctor.lng === undefined || emergency.declinedBy.includes(doctor.id))
-      continue;
+  for (const doctor of hits) {
+    if (emergency.declinedBy.includes(doctor.id)) continue;
     const holder = bookings.holderOf(doctor.id);
     if (holder === undefined || holder.priority <= emergency.priority) continue;
     if (holder.status !== 'assigned' && holder.status !== 'en_route') continue;
-    const eta = etaSeconds(live.traffic, { lat: doctor.lat, lng: doctor.lng }, emergency, now, settings.eta);
+    const eta = etaSeconds(live.traffic, doctor, emergency, now, settings.eta);
     if (eta > remainingSeconds) continue;
     if (
       best === undefined ||

@@ -16,17 +16,14 @@ export function quotePrice(
   tariff: Tariff,
 ): PriceEstimate {
   const { live, settings } = context;
-  const [nearest] = live.fleet.nearby(request.lat, request.lng, {
+  const [nearest] = live.fleet.nearbyBrief(request.lat, request.lng, {
     k: 1,
     status: 'available',
     maxKm: settings.maxKm,
     ...(request.specialization === undefined ? {} : { specialization: request.specialization }),
   });
-  const doctor = nearest?.doctor;
   const eta =
-    doctor?.lat === undefined || doctor.lng === undefined
-      ? undefined
-      : etaSeconds(live.traffic, { lat: doctor.lat, lng: doctor.lng }, request, now, settings.eta);
+    nearest === undefined ? undefined : etaSeconds(live.traffic, nearest, request, now, settings.eta);
   return estimatePrice(
     {
       callType: request.callType,

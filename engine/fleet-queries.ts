@@ -2,13 +2,14 @@
  * The fleet's reads: one doctor by id, the ids, counts by status, the spatial queries (k nearest, inside an area,
  * counts per cell) and the stats; engine/fleet.ts has their promises and throws. The spatial queries turn a doctor
  * filter into the index's filter (status bits, specialization tag bits, an overflow-name predicate) and answer with
- * views (engine/fleet-views.ts).
+ * views (engine/fleet-views.ts), or for the matcher's loops with brief hits (id, position, rating).
  */
 import { ALL_STATUSES, type AreaInput, type NearbyOptions, type PointFilter } from '../geo/fleet-index.ts';
 import type { H3Cell } from '../geo/h3.ts';
 import { invalidArgument, statusCode, statusName } from './fleet-checks.ts';
 import type { FleetState } from './fleet-state.ts';
 import {
+  type BriefHit,
   DOCTOR_STATUSES,
   type DoctorFilter,
   type DoctorStatus,
@@ -25,6 +26,12 @@ export function doctorView(state: FleetState, id: string): DoctorView | undefine
   if (slot >= 0) return viewAt(state, slot);
   const doctor = state.unplaced.get(id);
   return doctor === undefined ? undefined : viewUnplaced(state, id, doctor);
+}
+
+/** `Fleet.positionOf`. */
+export function positionOf(state: FleetState, id: string): { lat: number; lng: number } | undefined {
+  const slot = state.index.slotOf(id);
+  return slot < 0 ? undefined : { lat: state.index.latAt(slot), lng: state.index.lngAt(slot) };
 }
 
 /** `Fleet.statusOf`. */
@@ -52,11 +59,45 @@ export function countByStatus(state: FleetState, status: DoctorStatus): number {
 
 /** `Fleet.nearby`. */
 export function nearby(state: FleetState, lat: number, lng: number, options: FleetNearbyOptions): FleetHit[] {
+  return nearest(state, lat, lng, options, (slot, distanceKm) => ({
+    doctor: viewAt(state, slot),
+    distanceKm,
+  }));
+}
+
+/** `Fleet.nearbyBrief`. */
+export function nearbyBrief(
+  state: FleetState,
+  lat: number,
+  lng: number,
+  options: FleetNearbyOptions,
+): BriefHit[] {
+  const { index, doctors } = state;
+  return nearest(state, lat, lng, options, (slot, distanceKm) => {
+    const rating = doctors.rating(slot);
+    return {
+      id: index.idAt(slot),
+      lat: index.latAt(slot),
+      lng: index.lngAt(slot),
+      rating: Number.isNaN(rating) ? undefined : rating,
+      distanceKm,
+    };
+  });
+}
+
+/** The index's k nearest matching `options`, each made into a hit by `hit(slot, distanceKm)`. */
+function nearest<Hit>(
+  state: FleetState,
+  lat: number,
+  lng: number,
+  options: FleetNearbyOptions,
+  hit: (slot: number, distanceKm: number) => Hit,
+): Hit[] {
   const query = pointFilter(state, options) as NearbyOptions | undefined;
   if (query === undefined) return [];
   query.k = options.k;
   if (options.maxKm !== undefined) query.maxKm = options.maxKm;
-  // Results go through per-fleet scratch arrays: the index allocates nothing and the views are built once.
+  // Results go through per-fleet scratch arrays: the index allocates nothing and the hits are built once.
   const room = Number.isInteger(options.k) && options.k > 0 ? Math.min(options.k, state.index.size) : 0;
   if (state.scratchSlots.length < room) {
     state.scratchSlots = new Int32Array(room);
@@ -65,10 +106,8 @@ export function nearby(state: FleetState, lat: number, lng: number, options: Fle
   const slots = state.scratchSlots;
   const distances = state.scratchDistances;
   const n = state.index.nearbyInto(lat, lng, query, slots, distances);
-  const hits = new Array<FleetHit>(n);
-  for (let i = 0; i < n; i++) {
-    hits[i] = { doctor: viewAt(state, slots[i] as number), distanceKm: distances[i] as number };
-  }
+  const hits = new Array<Hit>(n);
+  for (let i = 0; i < n; i++) hits[i] = hit(slots[i] as number, distances[i] as number);
   return hits;
 }
 

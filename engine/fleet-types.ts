@@ -129,6 +129,19 @@ export interface FleetHit {
   distanceKm: number;
 }
 
+/**
+ * One result of {@link Fleet.nearbyBrief}: what a matcher reads of a doctor near a point — id, position, rating — without
+ * the rest of the view (status, specializations, clinic …): a batch reads tens of thousands of these.
+ */
+export interface BriefHit {
+  id: string;
+  lat: number;
+  lng: number;
+  rating: number | undefined;
+  /** Haversine distance, km. */
+  distanceKm: number;
+}
+
 /** Which doctors a query considers. */
 export interface DoctorFilter {
   /** Only these statuses (default: every status). */

@@ -24,6 +24,8 @@ import {
   doctorView,
   fleetStats,
   nearby,
+  nearbyBrief,
+  positionOf,
   statusOf,
   within,
 } from './fleet-queries.ts';
@@ -33,6 +35,7 @@ import { decodeFleetSnapshot, encodeFleetSnapshot } from './fleet-snapshot.ts';
 import { FleetState } from './fleet-state.ts';
 import { setDuty, setStatus, sweepOffline } from './fleet-status.ts';
 import type {
+  BriefHit,
   DoctorChange,
   DoctorFilter,
   DoctorProfile,
@@ -175,6 +178,11 @@ export class Fleet {
     return doctorView(this.state, id);
   }
 
+  /** A doctor's last position, or undefined for an unknown id or a doctor without one: {@link get}'s lat/lng alone. */
+  positionOf(id: string): { lat: number; lng: number } | undefined {
+    return positionOf(this.state, id);
+  }
+
   /** A doctor's status, or undefined for an unknown id: {@link get} without building the view (for hot loops). */
   statusOf(id: string): DoctorStatus | undefined {
     return statusOf(this.state, id);
@@ -198,6 +206,14 @@ export class Fleet {
    */
   nearby(lat: number, lng: number, options: FleetNearbyOptions): FleetHit[] {
     return nearby(this.state, lat, lng, options);
+  }
+
+  /**
+   * {@link nearby}'s doctors in brief — id, position, rating — for loops that need no more (the matcher's candidates,
+   * coverage and quotes): no view, no list of specialization names per doctor. Same order and throws.
+   */
+  nearbyBrief(lat: number, lng: number, options: FleetNearbyOptions): BriefHit[] {
+    return nearbyBrief(this.state, lat, lng, options);
   }
 
   /**

@@ -15,6 +15,7 @@ const doctorArbitrary = fc.record({
   specializations: fc.subarray(NAMES, { maxLength: 6 }),
   status: fc.constantFrom<DoctorStatus>('available', 'available', 'offered', 'offline'),
   placed: fc.double({ min: 0, max: 1, noNaN: true }),
+  rating: fc.option(fc.double({ min: 1, max: 5, noNaN: true }), { nil: undefined }),
 });
 
 type DoctorRow = typeof doctorArbitrary extends fc.Arbitrary<infer T> ? T : never;
@@ -26,7 +27,14 @@ function build(rows: DoctorRow[]): Fleet {
   fleet.remove('seed');
   rows.forEach((row, i) => {
     const id = `d${String(i).padStart(3, '0')}`;
-    fleet.register({ id, specializations: row.specializations }, 0);
+    fleet.register(
+      {
+        id,
+        specializations: row.specializations,
+        ...(row.rating === undefined ? {} : { rating: row.rating }),
+      },
+      0,
+    );
     if (row.placed < 0.9) fleet.applyFix({ doctorId: id, lat: row.lat, lng: row.lng, ts: 1 }, 1);
     if (row.status === 'offered' || row.status === 'offline') fleet.setStatus(id, row.status, 2);
   });
@@ -81,6 +89,16 @@ describe('Fleet.nearby', () => {
             .sort((a, b) => a.distanceKm - b.distanceKm || (a.doctor.id < b.doctor.id ? -1 : 1))
             .slice(0, k);
           expect(fleet.nearby(query.lat, query.lng, options)).toEqual(expected);
+          // The brief hits: the same doctors in the same order, with what the matcher reads of them.
+          expect(fleet.nearbyBrief(query.lat, query.lng, options)).toEqual(
+            expected.map(({ doctor, distanceKm }) => ({
+              id: doctor.id,
+              lat: doctor.lat,
+              lng: doctor.lng,
+              rating: doctor.rating,
+              distanceKm,
+            })),
+          );
         },
       ),
       { numRuns: 150 },
@@ -91,6 +109,10 @@ describe('Fleet.nearby', () => {
     const fleet = new Fleet();
     fleet.applyFix({ doctorId: 'a', lat: 55.75, lng: 37.62, ts: 1 }, 1);
     expect(fleet.nearby(55.75, 37.62, { k: 5, specialization: 'astronaut' })).toEqual([]);
+    expect(fleet.nearbyBrief(55.75, 37.62, { k: 5, specialization: 'astronaut' })).toEqual([]);
+    expect(() => fleet.nearbyBrief(55.75, 37.62, { k: 5, status: 'dancing' as DoctorStatus })).toThrow(
+      /status/,
+    );
     expect(fleet.nearby(55.75, 37.62, { k: 5, status: 'available' })).toHaveLength(1);
     try {
       fleet.nearby(55.75, 37.62, { k: 5, status: 'dancing' as DoctorStatus });
@@ -98,6 +120,18 @@ describe('Fleet.nearby', () => {
     } catch (error) {
       expect((error as TotError).code).toBe('ENGINE_INVALID_ARGUMENT');
     }
+  });
+});
+
+describe('Fleet.positionOf', () => {
+  it("gives a placed doctor's last position, nothing for a doctor without one or an unknown id", () => {
+    const fleet = new Fleet();
+    fleet.applyFix({ doctorId: 'a', lat: 55.75, lng: 37.62, ts: 1 }, 1);
+    fleet.applyFix({ doctorId: 'a', lat: 55.751, lng: 37.621, ts: 2 }, 2);
+    fleet.register({ id: 'b', specializations: [] }, 2);
+    expect(fleet.positionOf('a')).toEqual({ lat: 55.751, lng: 37.621 });
+    expect(fleet.positionOf('b')).toBeUndefined();
+    expect(fleet.positionOf('nobody')).toBeUndefined();
   });
 });
 
