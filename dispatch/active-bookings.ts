@@ -13,6 +13,9 @@ export function queueOrder(a: Booking, b: Booking): number {
   return a.priority - b.priority || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/** The marks of a booking without any (shared: never changed). */
+const NO_MARKS: Readonly<BookingMarks> = Object.freeze({});
+
 /** In-memory indexes of the active bookings. */
 export class ActiveBookings {
   private readonly bookings = new Map<string, Booking>();
@@ -122,8 +125,8 @@ export class ActiveBookings {
   }
 
   /** One-off signals already raised for a booking. */
-  marksOf(id: string): BookingMarks {
-    return this.marks.get(id) ?? {};
+  marksOf(id: string): Readonly<BookingMarks> {
+    return this.marks.get(id) ?? NO_MARKS;
   }
 
   /** Records that a one-off signal was raised. */
