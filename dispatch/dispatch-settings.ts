@@ -48,6 +48,12 @@ export interface DispatchSettings {
   emergencyOfferTimeoutMs: number;
   /** A search without a doctor for this long ends in no_doctor_found (DISPATCH_SEARCH_TIMEOUT_MS). Default 600 000. */
   searchTimeoutMs: number;
+  /**
+   * A booking left in no_doctor_found this long after its search ended is cancelled (reason `no_doctor_found_expired`,
+   * the patient notified) unless someone retried or assigned it meanwhile (DISPATCH_NO_DOCTOR_FOUND_TTL_MS). Default
+   * 86 400 000 (a day): past that nobody will, and the dispatcher's memory would keep it for good.
+   */
+  noDoctorFoundTtlMs: number;
   /** Target minutes from booking (or its scheduled time) to arrival per category (DISPATCH_TARGETS). */
   targetMinutes: Record<TriageCategory, number>;
   /** Nearest available doctors considered per booking (DISPATCH_CANDIDATES). Default 10. */
@@ -75,6 +81,7 @@ export const DEFAULT_DISPATCH_SETTINGS: DispatchSettings = {
   offerTimeoutMs: 20_000,
   emergencyOfferTimeoutMs: 10_000,
   searchTimeoutMs: 600_000,
+  noDoctorFoundTtlMs: 86_400_000,
   targetMinutes: { ...DEFAULT_TARGET_ARRIVAL_MINUTES },
   candidates: 10,
   maxKm: 30,
@@ -138,6 +145,7 @@ export function resolveDispatchSettings(input: DispatchSettingsInput = {}): Disp
   positive('offerTimeoutMs', settings.offerTimeoutMs);
   positive('emergencyOfferTimeoutMs', settings.emergencyOfferTimeoutMs);
   positive('searchTimeoutMs', settings.searchTimeoutMs);
+  positive('noDoctorFoundTtlMs', settings.noDoctorFoundTtlMs);
   positive('maxKm', settings.maxKm);
   positive('maxEtaSeconds', settings.maxEtaSeconds);
   positive('tickIntervalMs', settings.tickIntervalMs);
@@ -184,6 +192,7 @@ export function settingsFromConfig(
     | 'DISPATCH_OFFER_TIMEOUT_MS'
     | 'DISPATCH_EMERGENCY_OFFER_TIMEOUT_MS'
     | 'DISPATCH_SEARCH_TIMEOUT_MS'
+    | 'DISPATCH_NO_DOCTOR_FOUND_TTL_MS'
     | 'DISPATCH_TARGETS'
     | 'DISPATCH_CANDIDATES'
     | 'DISPATCH_MAX_KM'
@@ -205,6 +214,7 @@ export function settingsFromConfig(
     offerTimeoutMs: config.DISPATCH_OFFER_TIMEOUT_MS,
     emergencyOfferTimeoutMs: config.DISPATCH_EMERGENCY_OFFER_TIMEOUT_MS,
     searchTimeoutMs: config.DISPATCH_SEARCH_TIMEOUT_MS,
+    noDoctorFoundTtlMs: config.DISPATCH_NO_DOCTOR_FOUND_TTL_MS,
     targetMinutes: { 1: one, 2: two, 3: three, 4: four },
     candidates: config.DISPATCH_CANDIDATES,
     maxKm: config.DISPATCH_MAX_KM,

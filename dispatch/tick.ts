@@ -1,7 +1,8 @@
 /**
  * One tick of the dispatcher at time `now`, in the order the rules depend on each other: offers lapse and offline
  * doctors lose their bookings first (their bookings search again in this same tick), scheduled bookings start and
- * depart, searches past their timeout end before anyone tries to match them, emergencies are matched one by one
+ * depart, searches past their timeout end before anyone tries to match them (and bookings left without a doctor for a
+ * day are cancelled), emergencies are matched one by one
  * before the others (so that a batch cannot take the doctor an emergency needs), then the greedy or batched matching,
  * SLA breaches, doctors out of step, and the events go out.
  */
@@ -14,6 +15,7 @@ import {
   checkSla,
   departScheduled,
   expireSearches,
+  expireUnmatched,
   releaseOfflineDoctors,
   startScheduled,
 } from './timers.ts';
@@ -26,6 +28,8 @@ export interface TickSummary {
   scheduledStarted: number;
   departed: number;
   searchesExpired: number;
+  /** Bookings cancelled after a day in no_doctor_found (timers.ts expireUnmatched). */
+  unmatchedExpired: number;
   emergenciesTried: number;
   greedyOffered: number;
   batch: BatchOutcome | undefined;
@@ -41,6 +45,7 @@ export async function runTick(context: DispatchContext, now: number): Promise<Ti
   const scheduledStarted = await startScheduled(context, now);
   const departed = await departScheduled(context, now);
   const searchesExpired = await expireSearches(context, now);
+  const unmatchedExpired = await expireUnmatched(context, now);
   let emergenciesTried = 0;
   for (const booking of context.bookings.searching()) {
     if (!booking.emergency || !isDue(context, booking, now)) continue;
@@ -68,6 +73,7 @@ export async function runTick(context: DispatchContext, now: number): Promise<Ti
     scheduledStarted,
     departed,
     searchesExpired,
+    unmatchedExpired,
     emergenciesTried,
     greedyOffered,
     batch,

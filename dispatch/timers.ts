@@ -113,6 +113,34 @@ export async function expireSearches(context: DispatchContext, now: number): Pro
 }
 
 /**
+ * Bookings in no_doctor_found for the settings' noDoctorFoundTtlMs after their search ended (its start plus the search
+ * timeout) are cancelled (reason `no_doctor_found_expired`, by the system) with a notification to the patient.
+ */
+export async function expireUnmatched(context: DispatchContext, now: number): Promise<number> {
+  const { searchTimeoutMs, noDoctorFoundTtlMs } = context.settings;
+  const due = (booking: Booking) =>
+    booking.status === 'no_doctor_found' &&
+    now - (booking.searchingAt ?? booking.createdAt) >= searchTimeoutMs + noDoctorFoundTtlMs;
+  const ids = context.bookings
+    .withStatus('no_doctor_found')
+    .filter(due)
+    .map((booking) => booking.id);
+  return changeEach(context, ids, 'no_doctor_found expiry', async (booking) => {
+    if (!due(booking)) return false;
+    const write = transitionWrite(booking, 'cancelled', SYSTEM, now, 'no_doctor_found_expired');
+    const notification: NotificationRecord = {
+      recipient: booking.patientId,
+      kind: 'booking_expired',
+      bookingId: booking.id,
+      payload: { bookingId: booking.id, reason: 'no_doctor_found_expired' },
+      createdAt: now,
+    };
+    await context.recorder.record([write], { notifications: [notification] });
+    return true;
+  });
+}
+
+/**
  * Raises the SLA breach of a booking not yet arrived whose arrival deadline has passed: an SlaBreached event and the
  * breach metric, once per booking (the mark is stored, so a restart does not raise it again).
  */

@@ -248,6 +248,7 @@ export const environmentSchema = z.object({
   DISPATCH_EMERGENCY_OFFER_TIMEOUT_MS: integer(1_000, 600_000).default(10_000),
   /** A search without a doctor for this long ends in no_doctor_found (an emergency is escalated first), ms. */
   DISPATCH_SEARCH_TIMEOUT_MS: integer(10_000, 86_400_000).default(600_000),
+  DISPATCH_NO_DOCTOR_FOUND_TTL_MS: integer(60_000, 30 * 86_400_000).default(86_400_000),
   /** Minutes from booking to arrival per triage category 1,2,3,4; each at least the one before. */
   DISPATCH_TARGETS: arrivalTargets.default([15, 30, 60, 180]),
   /** Nearest available doctors considered per booking. */

@@ -72,6 +72,40 @@ describe('bookings for later, priorities and greedy matching', () => {
     expect(assigned).toMatchObject({ status: 'en_route', doctorId: 'late' });
   });
 
+  it('cancels a booking left a day without a doctor and tells the patient; one assigned meanwhile stays', async () => {
+    const harness = dispatchHarness();
+    const forgotten = await harness.dispatcher.create(harness.request(0), PATIENT);
+    const handled = await harness.dispatcher.create(harness.request(0, 0.01), PATIENT);
+    harness.advance(600_000);
+    expect((await harness.tick()).searchesExpired).toBe(2);
+    // A dispatcher finds a doctor for one of them an hour later.
+    harness.advance(3_600_000);
+    harness.addDoctor('late', 1);
+    await harness.dispatcher.assign(handled.id, 'late', DISPATCHER);
+    // A day after the search ended: not a millisecond before.
+    harness.advance(86_400_000 - 3_600_000 - 1);
+    expect((await harness.tick()).unmatchedExpired).toBe(0);
+    expect((await harness.dispatcher.get(forgotten.id)).status).toBe('no_doctor_found');
+    harness.advance(1);
+    expect((await harness.tick()).unmatchedExpired).toBe(1);
+    expect((await harness.dispatcher.get(forgotten.id)).status).toBe('cancelled');
+    expect((await harness.dispatcher.history(forgotten.id)).at(-1)).toMatchObject({
+      from: 'no_doctor_found',
+      to: 'cancelled',
+      reason: 'no_doctor_found_expired',
+    });
+    // Newest first.
+    const notes = await harness.store.notifications({ recipient: 'patient-1' });
+    expect(notes.filter((note) => note.bookingId === forgotten.id).map((note) => note.kind)).toEqual([
+      'booking_expired',
+      'no_doctor_found',
+    ]);
+    expect((await harness.dispatcher.get(handled.id)).status).toBe('en_route');
+    // Gone from the dispatcher's memory: later ticks do not see it again.
+    harness.advance(86_400_000);
+    expect((await harness.tick()).unmatchedExpired).toBe(0);
+  });
+
   it('quotes a price from the nearest suitable doctor', async () => {
     const harness = dispatchHarness();
     harness.addDoctor('general', 0.5);
