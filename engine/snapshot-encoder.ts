@@ -217,8 +217,8 @@ export class SnapshotEncoder {
 
   /**
    * Starts the worker now rather than at the first snapshot (not after {@link close}). A thread's start — its own
-   * isolate, its modules loaded and compiled, at normal priority until it lowers its own — costs a core for a good
-   * part of a second: done with the engine's start it does not land on the first snapshot, taken under full load.
+   * isolate, its modules loaded and compiled, at normal priority until it lowers its own — is heavy work: done with
+   * the engine's start, it does not land on the first snapshot, taken under full load.
    */
   startWorker(): void {
     if (!this.closed) this.ensureWorker();
