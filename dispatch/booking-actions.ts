@@ -1,7 +1,8 @@
 /**
  * What people do to a booking once it exists: the doctor reports arrival, the start and the end of the visit; anyone
- * allowed cancels; a dispatcher assigns a doctor by hand, takes one off, or changes the priority. Each runs under the
- * booking's lock, checks against the booking as it is then, and records through the recorder (store first).
+ * allowed cancels; a dispatcher assigns a doctor by hand, takes one off (or starts a search again), or changes the
+ * priority. Each runs under the booking's lock, checks against the booking as it is then, and records through the
+ * recorder (store first).
  */
 import { TotError } from '../geo/errors.ts';
 import { holdsDoctor } from './booking-lifecycle.ts';
@@ -182,10 +183,11 @@ export async function assignManually(
 
 /**
  * A dispatcher takes the doctor off an offered, assigned or en_route booking: it searches again (reason
- * `reassigned:<reason>`) without that doctor, who is told.
+ * `reassigned:<reason>`) without that doctor, who is told. A booking in no_doctor_found (its search ended without a
+ * doctor) starts a new search the same way, its deadline counted from now — for when doctors have come free since.
  *
- * @throws TotError `DISPATCH_INVALID_TRANSITION` for a booking without a doctor to take off or already with the
- *   patient; `DISPATCH_BOOKING_NOT_FOUND`.
+ * @throws TotError `DISPATCH_INVALID_TRANSITION` for a booking without a doctor to take off (other than one in
+ *   no_doctor_found) or already with the patient; `DISPATCH_BOOKING_NOT_FOUND`.
  */
 export async function reassignBooking(
   context: DispatchContext,
@@ -196,6 +198,10 @@ export async function reassignBooking(
 ): Promise<Booking> {
   return context.locks.run([id], async () => {
     const booking = await activeBooking(context, id, (stored) => refuseTransition(stored, 'searching'));
+    if (booking.status === 'no_doctor_found') {
+      const write = transitionWrite(booking, 'searching', by, now, `reassigned:${reason}`);
+      return copyBooking(await context.recorder.record([write]));
+    }
     if (booking.status !== 'offered' && booking.status !== 'assigned' && booking.status !== 'en_route') {
       throw refuseTransition(booking, 'searching');
     }

@@ -69,7 +69,10 @@ export function addBookingActionRoutes(router: Router, options: BookingActionOpt
       const id = staffTarget(request);
       return { status: 200, body: await dispatch().reassign(id, actorOf(request.principal), reason) };
     }),
-    meta('Take the doctor off the booking and search again (dispatcher override)', reassignBodySchema),
+    meta(
+      'Take the doctor off the booking and search again, or search again for a booking without a doctor (dispatcher override)',
+      reassignBodySchema,
+    ),
   );
 
   router.post(

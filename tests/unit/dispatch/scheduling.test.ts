@@ -72,6 +72,34 @@ describe('bookings for later, priorities and greedy matching', () => {
     expect(assigned).toMatchObject({ status: 'en_route', doctorId: 'late' });
   });
 
+  it('starts a new search for a booking without a doctor when a dispatcher reassigns it', async () => {
+    const harness = dispatchHarness();
+    const booking = await harness.dispatcher.create(harness.request(0), PATIENT);
+    harness.advance(600_000);
+    await harness.tick();
+    expect((await harness.dispatcher.get(booking.id)).status).toBe('no_doctor_found');
+    harness.advance(60_000);
+    const again = await harness.dispatcher.reassign(booking.id, DISPATCHER, 'doctors back on duty');
+    expect(again).toMatchObject({ status: 'searching', searchingAt: harness.now() });
+    expect((await harness.dispatcher.history(booking.id)).at(-1)).toMatchObject({
+      from: 'no_doctor_found',
+      to: 'searching',
+      reason: 'reassigned:doctors back on duty',
+      by: DISPATCHER,
+    });
+    // Its new deadline counts from now: still searching just before it, then no doctor found again.
+    harness.advance(600_000 - 1);
+    expect((await harness.tick()).searchesExpired).toBe(0);
+    harness.advance(1);
+    expect((await harness.tick()).searchesExpired).toBe(1);
+    // Searching again finds a doctor who has come on duty meanwhile.
+    await harness.dispatcher.reassign(booking.id, DISPATCHER, 'one more try');
+    harness.addDoctor('back', 1);
+    harness.advance(1_000);
+    await harness.tick();
+    expect(await harness.dispatcher.get(booking.id)).toMatchObject({ status: 'offered', doctorId: 'back' });
+  });
+
   it('cancels a booking left a day without a doctor and tells the patient; one assigned meanwhile stays', async () => {
     const harness = dispatchHarness();
     const forgotten = await harness.dispatcher.create(harness.request(0), PATIENT);
