@@ -7,7 +7,7 @@
  * and one map lookup per cell.
  */
 import { getHexagonEdgeLengthAvg, gridPathCells, latLngToCell, UNITS } from 'h3-js';
-import { cellOfPoint, centreOfCell } from './cell-memo.ts';
+import { latLngToCellCached, cellToLatLngCached } from './h3-cache.ts';
 import { haversineKm } from './distance.ts';
 import { assertTime, TotError } from './errors.ts';
 import type { LatLng, TrafficField } from './traffic-field.ts';
@@ -171,8 +171,8 @@ function prepareTrip(
   assertPoint(origin, 'origin');
   assertPoint(destination, 'destination');
   assertTime(now);
-  const originCell = cellOfPoint(origin.lat, origin.lng, field.resolution);
-  const destinationCell = cellOfPoint(destination.lat, destination.lng, field.resolution);
+  const originCell = latLngToCellCached(origin.lat, origin.lng, field.resolution);
+  const destinationCell = latLngToCellCached(destination.lat, destination.lng, field.resolution);
   return {
     origin,
     destination,
@@ -233,7 +233,7 @@ function driveGridPath(trip: Trip, path: string[], add: (cell: string, meters: n
   const dy = destination.lat - origin.lat;
   const lengthSquared = dx * dx + dy * dy;
   const projection = (cell: string): number => {
-    const [lat, lng] = centreOfCell(cell);
+    const [lat, lng] = cellToLatLngCached(cell);
     return (wrapLng(lng - origin.lng) * cosLat * dx + (lat - origin.lat) * dy) / lengthSquared;
   };
 

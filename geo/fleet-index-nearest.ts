@@ -25,7 +25,7 @@
  * When the search would visit more cells than a linear scan costs (a query far from every point, or no more
  * matching points than k), it scans every point instead — exact too.
  */
-import { cellOfPoint } from './cell-memo.ts';
+import { latLngToCellCached } from './h3-cache.ts';
 import { KM_PER_DEGREE, RAD_PER_DEG, haversineKmCos } from './distance.ts';
 import {
   type CellTable,
@@ -131,7 +131,7 @@ export class NearestSearch {
     const maxKm = this.maxKm;
     const visitLimit = (size + SCAN_FIXED_COST) / CELL_COST_IN_POINTS;
     const sizeBefore = cells.size;
-    const start = cells.slotFor(cellOfPoint(lat, lng, this.resolution));
+    const start = cells.slotFor(latLngToCellCached(lat, lng, this.resolution));
     const epoch = cells.nextEpoch();
     queue.clear();
     cells.stamp[start] = epoch;

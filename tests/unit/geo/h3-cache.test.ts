@@ -1,6 +1,6 @@
 import * as h3js from 'h3-js';
 import { describe, expect, it } from 'vitest';
-import { cellOfPoint, centreOfCell } from '../../../geo/cell-memo.ts';
+import { latLngToCellCached, cellToLatLngCached } from '../../../geo/h3-cache.ts';
 
 /** A deterministic stream of numbers in [0, 1). */
 function lcg(seed: number): () => number {
@@ -11,7 +11,7 @@ function lcg(seed: number): () => number {
   };
 }
 
-describe('cellOfPoint', () => {
+describe('latLngToCellCached', () => {
   it('answers as h3-js for every point, asked once or again, at any resolution', () => {
     const random = lcg(11);
     // More points than slots, so that slots are shared and answers are replaced.
@@ -22,7 +22,7 @@ describe('cellOfPoint', () => {
     for (let round = 0; round < 2; round++) {
       for (const [i, [lat, lng]] of points.entries()) {
         const res = 7 + (i % 3);
-        expect(cellOfPoint(lat, lng, res)).toBe(h3js.latLngToCell(lat, lng, res));
+        expect(latLngToCellCached(lat, lng, res)).toBe(h3js.latLngToCell(lat, lng, res));
       }
     }
   });
@@ -30,24 +30,24 @@ describe('cellOfPoint', () => {
   it('tells resolutions and nearby points apart', () => {
     const lat = 55.751244;
     const lng = 37.618423;
-    expect(cellOfPoint(lat, lng, 9)).toBe(h3js.latLngToCell(lat, lng, 9));
-    expect(cellOfPoint(lat, lng, 8)).toBe(h3js.latLngToCell(lat, lng, 8));
-    expect(cellOfPoint(lat, lng, 9)).not.toBe(cellOfPoint(lat, lng, 8));
+    expect(latLngToCellCached(lat, lng, 9)).toBe(h3js.latLngToCell(lat, lng, 9));
+    expect(latLngToCellCached(lat, lng, 8)).toBe(h3js.latLngToCell(lat, lng, 8));
+    expect(latLngToCellCached(lat, lng, 9)).not.toBe(latLngToCellCached(lat, lng, 8));
     // Points a few metres apart across a cell boundary: each gets its own cell.
     const cell = h3js.latLngToCell(lat, lng, 12);
     const [bLat, bLng] = h3js.cellToBoundary(cell)[0] as [number, number];
-    const inside = cellOfPoint(lat, lng, 12);
-    const beyond = cellOfPoint(bLat + (bLat - lat) * 0.5, bLng + (bLng - lng) * 0.5, 12);
+    const inside = latLngToCellCached(lat, lng, 12);
+    const beyond = latLngToCellCached(bLat + (bLat - lat) * 0.5, bLng + (bLng - lng) * 0.5, 12);
     expect(inside).toBe(cell);
     expect(beyond).not.toBe(cell);
   });
 });
 
-describe('centreOfCell', () => {
+describe('cellToLatLngCached', () => {
   it('answers as h3-js, the same array for the same cell', () => {
     const cells = h3js.gridDisk(h3js.latLngToCell(55.75, 37.62, 9), 6);
-    for (const cell of cells) expect(centreOfCell(cell)).toEqual(h3js.cellToLatLng(cell));
+    for (const cell of cells) expect(cellToLatLngCached(cell)).toEqual(h3js.cellToLatLng(cell));
     const first = cells[0] as string;
-    expect(centreOfCell(first)).toBe(centreOfCell(first));
+    expect(cellToLatLngCached(first)).toBe(cellToLatLngCached(first));
   });
 });
