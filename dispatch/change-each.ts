@@ -3,7 +3,7 @@
  * doctors): each under its booking's lock, in parallel, but started in time slices. A thousand offers made in one batch
  * lapse in one tick twenty seconds later; started in one synchronous run, their writes held the event loop for 50–200 ms.
  */
-import type { Booking } from './booking-types.ts';
+import type { Booking, BookingStatus } from './booking-types.ts';
 import type { DispatchContext } from './dispatch-context.ts';
 import { startInSlices } from './time-slice.ts';
 
@@ -29,4 +29,26 @@ export async function changeEach(
       }),
   );
   return changed.filter(Boolean).length;
+}
+
+/**
+ * {@link changeEach} for the bookings in `status` for which `due` holds now; `due` is asked again under each booking's
+ * lock (another change may have come first), and `change` runs only while it still holds.
+ */
+export function changeDue(
+  context: DispatchContext,
+  status: BookingStatus,
+  due: (booking: Booking) => boolean,
+  what: string,
+  change: (booking: Booking) => Promise<void>,
+): Promise<number> {
+  const ids = context.bookings
+    .withStatus(status)
+    .filter(due)
+    .map((booking) => booking.id);
+  return changeEach(context, ids, what, async (booking) => {
+    if (booking.status !== status || !due(booking)) return false;
+    await change(booking);
+    return true;
+  });
 }

@@ -11,7 +11,7 @@ import type { Candidate } from './candidates.ts';
 import { offerOf, offerTimeoutOf, withdraw, type DispatchContext } from './dispatch-context.ts';
 import { SYSTEM, copyBooking, transitionWrite } from './recorder.ts';
 import type { BookingWrite } from './booking-repository.ts';
-import { changeEach } from './change-each.ts';
+import { changeDue } from './change-each.ts';
 
 /**
  * The active booking with that id; for a booking no longer active (or unknown) throws what the caller asked for
@@ -227,12 +227,8 @@ export async function declineOffer(
  * the doctor it was withdrawn. Returns how many lapsed.
  */
 export async function lapseOffers(context: DispatchContext, now: number): Promise<number> {
-  const due = context.bookings
-    .withStatus('offered')
-    .filter((booking) => (booking.offerExpiresAt as number) <= now)
-    .map((booking) => booking.id);
-  return changeEach(context, due, 'offer lapse', async (booking) => {
-    if (booking.status !== 'offered' || (booking.offerExpiresAt as number) > now) return false;
+  const due = (booking: Booking) => (booking.offerExpiresAt as number) <= now;
+  return changeDue(context, 'offered', due, 'offer lapse', async (booking) => {
     const doctorId = booking.doctorId as string;
     const write = transitionWrite(booking, 'searching', SYSTEM, now, 'offer_timeout', {
       declinedBy: [...booking.declinedBy, doctorId],
@@ -240,7 +236,6 @@ export async function lapseOffers(context: DispatchContext, now: number): Promis
     await context.recorder.record([write]);
     context.metrics?.offers.inc({ outcome: 'lapsed' });
     withdraw(context, doctorId, booking.id, 'offer_timeout');
-    return true;
   });
 }
 

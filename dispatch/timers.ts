@@ -9,35 +9,22 @@ import { escalate } from './emergency.ts';
 import { departsNow, releaseWrite } from './offers.ts';
 import { SYSTEM, transitionWrite } from './recorder.ts';
 import type { BookingWrite, NotificationRecord } from './booking-repository.ts';
-import { changeEach } from './change-each.ts';
+import { changeDue, changeEach } from './change-each.ts';
 
 /** Bookings for later whose search lead time has come go from created to searching. */
 export async function startScheduled(context: DispatchContext, now: number): Promise<number> {
   const lead = context.settings.scheduleLeadMs;
-  const due = (booking: Booking) => booking.status === 'created' && (booking.scheduledAt ?? 0) - lead <= now;
-  const ids = context.bookings
-    .withStatus('created')
-    .filter(due)
-    .map((booking) => booking.id);
-  return changeEach(context, ids, 'scheduled search start', async (booking) => {
-    if (!due(booking)) return false;
+  const due = (booking: Booking) => (booking.scheduledAt ?? 0) - lead <= now;
+  return changeDue(context, 'created', due, 'scheduled search start', async (booking) => {
     await context.recorder.record([transitionWrite(booking, 'searching', SYSTEM, now, 'scheduled_search')]);
-    return true;
   });
 }
 
 /** Assigned visits booked for later whose departure time (scheduled − ETA) has come go en_route. */
 export async function departScheduled(context: DispatchContext, now: number): Promise<number> {
-  const due = (booking: Booking) =>
-    booking.status === 'assigned' && departsNow(booking, booking.assignedEtaSeconds, now);
-  const ids = context.bookings
-    .withStatus('assigned')
-    .filter(due)
-    .map((booking) => booking.id);
-  return changeEach(context, ids, 'departure', async (booking) => {
-    if (!due(booking)) return false;
+  const due = (booking: Booking) => departsNow(booking, booking.assignedEtaSeconds, now);
+  return changeDue(context, 'assigned', due, 'departure', async (booking) => {
     await context.recorder.record([transitionWrite(booking, 'en_route', SYSTEM, now, 'departed')]);
-    return true;
   });
 }
 
@@ -87,14 +74,8 @@ export async function releaseOfflineDoctors(context: DispatchContext, now: numbe
  */
 export async function expireSearches(context: DispatchContext, now: number): Promise<number> {
   const timeout = context.settings.searchTimeoutMs;
-  const due = (booking: Booking) =>
-    booking.status === 'searching' && now - (booking.searchingAt ?? booking.createdAt) >= timeout;
-  const ids = context.bookings
-    .withStatus('searching')
-    .filter(due)
-    .map((booking) => booking.id);
-  return changeEach(context, ids, 'search timeout', async (booking) => {
-    if (!due(booking)) return false;
+  const due = (booking: Booking) => now - (booking.searchingAt ?? booking.createdAt) >= timeout;
+  return changeDue(context, 'searching', due, 'search timeout', async (booking) => {
     if (booking.emergency) await escalate(context, booking.id, now, 'search_timeout');
     const write: BookingWrite = transitionWrite(booking, 'no_doctor_found', SYSTEM, now, 'search_timeout');
     const notification: NotificationRecord = {
@@ -108,7 +89,6 @@ export async function expireSearches(context: DispatchContext, now: number): Pro
       createdAt: now,
     };
     await context.recorder.record([write], { notifications: [notification] });
-    return true;
   });
 }
 
@@ -119,14 +99,8 @@ export async function expireSearches(context: DispatchContext, now: number): Pro
 export async function expireUnmatched(context: DispatchContext, now: number): Promise<number> {
   const { searchTimeoutMs, noDoctorFoundTtlMs } = context.settings;
   const due = (booking: Booking) =>
-    booking.status === 'no_doctor_found' &&
     now - (booking.searchingAt ?? booking.createdAt) >= searchTimeoutMs + noDoctorFoundTtlMs;
-  const ids = context.bookings
-    .withStatus('no_doctor_found')
-    .filter(due)
-    .map((booking) => booking.id);
-  return changeEach(context, ids, 'no_doctor_found expiry', async (booking) => {
-    if (!due(booking)) return false;
+  return changeDue(context, 'no_doctor_found', due, 'no_doctor_found expiry', async (booking) => {
     const write = transitionWrite(booking, 'cancelled', SYSTEM, now, 'no_doctor_found_expired');
     const notification: NotificationRecord = {
       recipient: booking.patientId,
@@ -136,7 +110,6 @@ export async function expireUnmatched(context: DispatchContext, now: number): Pr
       createdAt: now,
     };
     await context.recorder.record([write], { notifications: [notification] });
-    return true;
   });
 }
 
