@@ -55,8 +55,13 @@ export class FleetState {
   readonly changes = new ChangeJournal();
   /** Subscribers of `Fleet.onWentOffline`. */
   readonly offlineListeners: ((doctorId: string) => void)[] = [];
-  /** Events emitted since the last drain, oldest first. */
-  events: FleetEvent[] = [];
+  /**
+   * Events emitted since the last drain, oldest first, from `eventsStart` on: the ones before it were dropped (past
+   * `maxPendingEvents`) and are cut off in one go once they are as many as the queue holds, so that a full queue
+   * costs no more per event than an empty one (shifting the oldest out of 100 000 took 12 s over 95 000 events).
+   */
+  private events: FleetEvent[] = [];
+  private eventsStart = 0;
   readonly counters: Record<CounterName, number> = {
     fixesApplied: 0,
     fixesStale: 0,
@@ -141,12 +146,24 @@ export class FleetState {
 
   /** Queues an event for the next drain; past `maxPendingEvents` the oldest is dropped (and counted). */
   emit(event: FleetEvent): void {
-    if (this.events.length >= this.maxPendingEvents) {
+    if (this.events.length - this.eventsStart >= this.maxPendingEvents) {
       this.counters.eventsDropped++;
       if (this.maxPendingEvents === 0) return;
-      this.events.shift();
+      this.eventsStart++;
+      if (this.eventsStart >= this.maxPendingEvents) {
+        this.events = this.events.slice(this.eventsStart);
+        this.eventsStart = 0;
+      }
     }
     this.events.push(event);
+  }
+
+  /** Takes the events emitted since the last call, oldest first. */
+  drainEvents(): FleetEvent[] {
+    const events = this.eventsStart === 0 ? this.events : this.events.slice(this.eventsStart);
+    this.events = [];
+    this.eventsStart = 0;
+    return events;
   }
 
   /** Tells every offline listener that a doctor went offline. */

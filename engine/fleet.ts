@@ -154,9 +154,7 @@ export class Fleet {
 
   /** Takes the events emitted since the last call (status changes, back online, auto-registrations). */
   drainEvents(): FleetEvent[] {
-    const events = this.state.events;
-    this.state.events = [];
-    return events;
+    return this.state.drainEvents();
   }
 
   /**

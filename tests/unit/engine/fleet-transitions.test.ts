@@ -167,3 +167,35 @@ describe('Fleet.register', () => {
     expect(fleet.nearby(55.75, 37.62, { k: 5 })).toEqual([]);
   });
 });
+
+describe('Fleet pending events', () => {
+  /** `changes` status changes of one doctor, toggling offline ↔ available, at times 1, 2, 3, … */
+  function toggle(fleet: Fleet, changes: number, firstAt = 1): void {
+    for (let i = 0; i < changes; i++) {
+      fleet.setStatus('doc', fleet.get('doc')?.status === 'available' ? 'offline' : 'available', firstAt + i);
+    }
+  }
+
+  it('keeps the newest maxPendingEvents in order and counts the dropped ones, across many wraps', () => {
+    const fleet = new Fleet({ maxPendingEvents: 3 });
+    fleet.register({ id: 'doc' }, 0);
+    fleet.drainEvents();
+    // 20 changes through a queue of 3: the dropped ones are cut off several times over.
+    toggle(fleet, 20);
+    expect(fleet.drainEvents().map((event) => event.at)).toEqual([18, 19, 20]);
+    expect(fleet.stats().eventsDropped).toBe(17);
+    // A drain starts a fresh queue: the next events are all kept while they fit.
+    toggle(fleet, 2, 100);
+    expect(fleet.drainEvents().map((event) => event.at)).toEqual([100, 101]);
+    expect(fleet.drainEvents()).toEqual([]);
+    expect(fleet.stats().eventsDropped).toBe(17);
+  });
+
+  it('keeps none with maxPendingEvents 0, counting each', () => {
+    const fleet = new Fleet({ maxPendingEvents: 0 });
+    fleet.register({ id: 'doc' }, 0);
+    toggle(fleet, 4);
+    expect(fleet.drainEvents()).toEqual([]);
+    expect(fleet.stats().eventsDropped).toBe(4);
+  });
+});
