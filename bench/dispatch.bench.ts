@@ -15,6 +15,9 @@
  *                          with the solve time measured inside the worker, and the hop (round trip − solve)
  *   greedy                 the baseline's time and its total cost over the optimum (cost_ratio ≥ 1)
  * and a sweep of small problems for where the hop starts to cost less than the solve (the pool's threshold).
+ *
+ * Section "tick" (bench/lib/dispatch-tick.ts) — one dispatcher tick, and the restore, at 10k–100k active bookings.
+ * Section "latency" (bench/lib/dispatch-latency.ts) — booking → offer through the whole application.
  */
 import {
   AssignmentWorkspace,
@@ -31,6 +34,7 @@ import { WorkerAssignmentSolver } from '../workers/assignment-pool.ts';
 import type { Bench, BenchContext } from './lib/bench.ts';
 import { CITY_BOX, doctorId, queryPoints, syntheticCity } from './lib/city.ts';
 import { latencySection } from './lib/dispatch-latency.ts';
+import { measureTick } from './lib/dispatch-tick.ts';
 import { type Measurement, type Reporter, measureAsync, measureSync } from './lib/harness.ts';
 import { seededRandom } from './lib/random.ts';
 
@@ -365,8 +369,10 @@ const assignmentSection: DispatchBenchSection = {
   },
 };
 
+const tickSection: DispatchBenchSection = { name: 'tick', run: measureTick };
+
 /** The sections `npm run bench -- dispatch` runs, in order. */
-export const DISPATCH_SECTIONS: DispatchBenchSection[] = [assignmentSection, latencySection];
+export const DISPATCH_SECTIONS: DispatchBenchSection[] = [assignmentSection, tickSection, latencySection];
 
 /**
  * The sections named in `list` (comma-separated, e.g. DISPATCH_BENCH_SECTIONS=assignment), or all of them when it is
@@ -389,6 +395,7 @@ function selectedSections(list: string | undefined): DispatchBenchSection[] {
 const bench: Bench = {
   description:
     'dispatch: batch assignment solver in-thread and on workers vs greedy (100–1000 bookings, dense 500×500); ' +
+    'one tick and the restore at 10k–100k active bookings (section tick); ' +
     'booking → offer latency through the application at 100k doctors (section latency)',
   async run(context) {
     for (const section of selectedSections(process.env.DISPATCH_BENCH_SECTIONS)) {
