@@ -14,7 +14,8 @@ import {
   type BookingStatus,
   type TriageCategory,
 } from './booking-types.ts';
-import { arrivalDeadline, offerOf, withdraw, type DispatchContext } from './dispatch-context.ts';
+import { offerOf, withdraw, type DispatchContext } from './dispatch-context.ts';
+import { arrivalDeadline } from './deadlines.ts';
 import { activeBooking, departsNow, etaOf, releaseWrite } from './offers.ts';
 import { copyBooking, priorityWrite, transitionWrite } from './recorder.ts';
 import { raiseSlaBreach } from './timers.ts';
@@ -104,7 +105,7 @@ export async function visitStep(
           }
         : {};
     writes.push(transitionWrite(current, to, by, now, undefined, changes));
-    const late = to === 'arrived' && now >= arrivalDeadline(context, booking);
+    const late = to === 'arrived' && now >= arrivalDeadline(context.settings, booking);
     if (late) await raiseSlaBreach(context, booking, now);
     return copyBooking(await context.recorder.record(writes));
   });

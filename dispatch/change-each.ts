@@ -3,7 +3,8 @@
  * doctors): each under its booking's lock, in parallel, but started in time slices. A thousand offers made in one batch
  * lapse in one tick twenty seconds later; started in one synchronous run, their writes held the event loop for 50–200 ms.
  */
-import type { Booking, BookingStatus } from './booking-types.ts';
+import type { Booking } from './booking-types.ts';
+import type { DeadlineName } from './deadlines.ts';
 import type { DispatchContext } from './dispatch-context.ts';
 import { startInSlices } from './time-slice.ts';
 
@@ -32,23 +33,27 @@ export async function changeEach(
 }
 
 /**
- * {@link changeEach} for the bookings in `status` for which `due` holds now; `due` is asked again under each booking's
- * lock (another change may have come first), and `change` runs only while it still holds.
+ * {@link changeEach} for the bookings due for the time rule at `now` (ActiveBookings.due); each is asked again under
+ * its lock (another change may have come first), and `change` runs only while it is still due. A booking whose change
+ * failed goes back in the rule's queue, so the next tick tries it again.
  */
 export function changeDue(
   context: DispatchContext,
-  status: BookingStatus,
-  due: (booking: Booking) => boolean,
+  rule: DeadlineName,
+  now: number,
   what: string,
   change: (booking: Booking) => Promise<void>,
 ): Promise<number> {
-  const ids = context.bookings
-    .withStatus(status)
-    .filter(due)
-    .map((booking) => booking.id);
+  const { bookings } = context;
+  const ids = bookings.due(rule, now).map((booking) => booking.id);
   return changeEach(context, ids, what, async (booking) => {
-    if (booking.status !== status || !due(booking)) return false;
-    await change(booking);
+    if (!bookings.isDue(rule, booking, now)) return false;
+    try {
+      await change(booking);
+    } catch (error) {
+      bookings.requeue(rule, booking.id);
+      throw error;
+    }
     return true;
   });
 }

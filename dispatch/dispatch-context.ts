@@ -1,6 +1,6 @@
 /**
  * What the dispatcher's parts share (settings, live state, store, memory, recorder, channel, …) and the small rules
- * more than one of them applies: offer deadlines, SLA deadlines, the offer a phone receives.
+ * more than one of them applies: offer timeouts, the offer a phone receives (the arrival target is in deadlines.ts).
  */
 import type { Logger } from '../engine/logger.ts';
 import type { Metrics } from '../engine/metrics.ts';
@@ -53,16 +53,6 @@ export interface DispatchContext {
 export function offerTimeoutOf(context: DispatchContext, booking: Booking): number {
   const { offerTimeoutMs, emergencyOfferTimeoutMs } = context.settings;
   return booking.emergency ? emergencyOfferTimeoutMs : offerTimeoutMs;
-}
-
-/**
- * When the doctor should be at the patient's: the booking's scheduled time (or its creation) plus the target of its
- * current priority — raising a priority tightens the deadline.
- */
-export function arrivalDeadline(context: DispatchContext, booking: Booking): number {
-  return (
-    (booking.scheduledAt ?? booking.createdAt) + context.settings.targetMinutes[booking.priority] * 60_000
-  );
 }
 
 /** The offer (or assignment notice) a doctor's phone receives for a booking. */

@@ -22,6 +22,7 @@ import {
 } from './booking-actions.ts';
 import { checkActor, checkBookingRequest, checkPriority, checkText } from './booking-request.ts';
 import type { BookingRepository, BookingWrite } from './booking-repository.ts';
+import { deadlinesOf } from './deadlines.ts';
 import { SqlBookingStore } from './booking-store.ts';
 import type { GroupCommitOptions } from './group-commit.ts';
 import {
@@ -112,8 +113,9 @@ export class Dispatcher implements DispatchService {
     const logger = options.logger ?? createLogger('silent');
     const store =
       'loadActive' in options.store ? options.store : new SqlBookingStore(options.store, options.storeWrites);
-    const bookings = new ActiveBookings((booking) =>
-      settings.matching === 'batched' && !booking.emergency ? settings.batchWindowMs : 0,
+    const bookings = new ActiveBookings(
+      (booking) => (settings.matching === 'batched' && !booking.emergency ? settings.batchWindowMs : 0),
+      deadlinesOf(settings),
     );
     const sync = new DoctorSync(options.engine, bookings, logger);
     const outbox = new EventOutbox({

@@ -5,7 +5,8 @@
  */
 import { etaSeconds } from '../geo/eta.ts';
 import type { Booking, TriageCategory } from './booking-types.ts';
-import { arrivalDeadline, offerOf, withdraw, type DispatchContext } from './dispatch-context.ts';
+import { offerOf, withdraw, type DispatchContext } from './dispatch-context.ts';
+import { arrivalDeadline } from './deadlines.ts';
 import { candidatesOf, retryLater } from './matching.ts';
 import type { BookingWrite } from './booking-repository.ts';
 import type { Candidate } from './candidates.ts';
@@ -36,7 +37,7 @@ export function immediateOffer(
   booking: Booking,
   now: number,
 ): { write: BookingWrite; candidate: Candidate } | undefined {
-  const remainingSeconds = (arrivalDeadline(context, booking) - now) / 1000;
+  const remainingSeconds = (arrivalDeadline(context.settings, booking) - now) / 1000;
   for (const candidate of candidatesOf(context, booking, now)) {
     if (candidate.etaSeconds > remainingSeconds) break;
     if (!context.bookings.reserve(candidate.doctorId, booking.id)) continue;
@@ -70,7 +71,7 @@ export async function matchEmergency(
 ): Promise<EmergencyOutcome> {
   const booking = context.bookings.get(bookingId);
   if (booking?.status !== 'searching') return 'not_searching';
-  const remainingSeconds = (arrivalDeadline(context, booking) - now) / 1000;
+  const remainingSeconds = (arrivalDeadline(context.settings, booking) - now) / 1000;
   const candidates = candidatesOf(context, booking, now);
   for (const candidate of candidates) {
     if (candidate.etaSeconds > remainingSeconds) break;

@@ -16,7 +16,8 @@ import { haversineKm } from '../geo/distance.ts';
 import { etaSeconds } from '../geo/eta.ts';
 import type { Booking } from './booking-types.ts';
 import type { Candidate } from './candidates.ts';
-import { arrivalDeadline, offerTimeoutOf, type DispatchContext } from './dispatch-context.ts';
+import { offerTimeoutOf, type DispatchContext } from './dispatch-context.ts';
+import { arrivalDeadline } from './deadlines.ts';
 import { matcherMemoryOf } from './matcher-memory.ts';
 
 /**
@@ -105,7 +106,7 @@ export class SoonFreeDoctors {
     const { settings, live } = context;
     if (booking.emergency || this.doctors.length === 0) return [];
     const until = Math.min(now + settings.lookAheadMs, planDeadline(context, booking));
-    const arriveBy = arrivalDeadline(context, booking);
+    const arriveBy = arrivalDeadline(context.settings, booking);
     const nearest = this.doctors
       .filter(
         (doctor) =>

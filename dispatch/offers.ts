@@ -12,6 +12,7 @@ import { offerOf, offerTimeoutOf, withdraw, type DispatchContext } from './dispa
 import { SYSTEM, copyBooking, transitionWrite } from './recorder.ts';
 import type { BookingWrite } from './booking-repository.ts';
 import { changeDue } from './change-each.ts';
+import { departureTime } from './deadlines.ts';
 
 /**
  * The active booking with that id; for a booking no longer active (or unknown) throws what the caller asked for
@@ -74,8 +75,7 @@ export function etaOf(
  * (scheduled time − ETA) has come.
  */
 export function departsNow(booking: Booking, etaSecondsValue: number | undefined, now: number): boolean {
-  if (booking.scheduledAt === undefined) return true;
-  return booking.scheduledAt - (etaSecondsValue ?? 0) * 1000 <= now;
+  return departureTime(booking, etaSecondsValue) <= now;
 }
 
 /**
@@ -227,8 +227,7 @@ export async function declineOffer(
  * the doctor it was withdrawn. Returns how many lapsed.
  */
 export async function lapseOffers(context: DispatchContext, now: number): Promise<number> {
-  const due = (booking: Booking) => (booking.offerExpiresAt as number) <= now;
-  return changeDue(context, 'offered', due, 'offer lapse', async (booking) => {
+  return changeDue(context, 'offerLapse', now, 'offer lapse', async (booking) => {
     const doctorId = booking.doctorId as string;
     const write = transitionWrite(booking, 'searching', SYSTEM, now, 'offer_timeout', {
       declinedBy: [...booking.declinedBy, doctorId],

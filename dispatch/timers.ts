@@ -4,26 +4,23 @@
  * gone offline lose their bookings, searches time out, and arrival targets that pass raise an SLA breach.
  */
 import type { Booking } from './booking-types.ts';
-import { arrivalDeadline, withdraw, type DispatchContext } from './dispatch-context.ts';
+import { withdraw, type DispatchContext } from './dispatch-context.ts';
 import { escalate } from './emergency.ts';
-import { departsNow, releaseWrite } from './offers.ts';
+import { releaseWrite } from './offers.ts';
 import { SYSTEM, transitionWrite } from './recorder.ts';
 import type { BookingWrite, NotificationRecord } from './booking-repository.ts';
 import { changeDue, changeEach } from './change-each.ts';
 
 /** Bookings for later whose search lead time has come go from created to searching. */
 export async function startScheduled(context: DispatchContext, now: number): Promise<number> {
-  const lead = context.settings.scheduleLeadMs;
-  const due = (booking: Booking) => (booking.scheduledAt ?? 0) - lead <= now;
-  return changeDue(context, 'created', due, 'scheduled search start', async (booking) => {
+  return changeDue(context, 'scheduledStart', now, 'scheduled search start', async (booking) => {
     await context.recorder.record([transitionWrite(booking, 'searching', SYSTEM, now, 'scheduled_search')]);
   });
 }
 
 /** Assigned visits booked for later whose departure time (scheduled − ETA) has come go en_route. */
 export async function departScheduled(context: DispatchContext, now: number): Promise<number> {
-  const due = (booking: Booking) => departsNow(booking, booking.assignedEtaSeconds, now);
-  return changeDue(context, 'assigned', due, 'departure', async (booking) => {
+  return changeDue(context, 'departure', now, 'departure', async (booking) => {
     await context.recorder.record([transitionWrite(booking, 'en_route', SYSTEM, now, 'departed')]);
   });
 }
@@ -73,9 +70,7 @@ export async function releaseOfflineDoctors(context: DispatchContext, now: numbe
  * the patient; an emergency is escalated first (if it was not already).
  */
 export async function expireSearches(context: DispatchContext, now: number): Promise<number> {
-  const timeout = context.settings.searchTimeoutMs;
-  const due = (booking: Booking) => now - (booking.searchingAt ?? booking.createdAt) >= timeout;
-  return changeDue(context, 'searching', due, 'search timeout', async (booking) => {
+  return changeDue(context, 'searchTimeout', now, 'search timeout', async (booking) => {
     if (booking.emergency) await escalate(context, booking.id, now, 'search_timeout');
     const write: BookingWrite = transitionWrite(booking, 'no_doctor_found', SYSTEM, now, 'search_timeout');
     const notification: NotificationRecord = {
@@ -97,10 +92,7 @@ export async function expireSearches(context: DispatchContext, now: number): Pro
  * timeout) are cancelled (reason `no_doctor_found_expired`, by the system) with a notification to the patient.
  */
 export async function expireUnmatched(context: DispatchContext, now: number): Promise<number> {
-  const { searchTimeoutMs, noDoctorFoundTtlMs } = context.settings;
-  const due = (booking: Booking) =>
-    now - (booking.searchingAt ?? booking.createdAt) >= searchTimeoutMs + noDoctorFoundTtlMs;
-  return changeDue(context, 'no_doctor_found', due, 'no_doctor_found expiry', async (booking) => {
+  return changeDue(context, 'unmatchedExpiry', now, 'no_doctor_found expiry', async (booking) => {
     const write = transitionWrite(booking, 'cancelled', SYSTEM, now, 'no_doctor_found_expired');
     const notification: NotificationRecord = {
       recipient: booking.patientId,
@@ -118,15 +110,11 @@ export async function expireUnmatched(context: DispatchContext, now: number): Pr
  * breach metric, once per booking (the mark is stored, so a restart does not raise it again).
  */
 export async function checkSla(context: DispatchContext, now: number): Promise<number> {
-  // The due ones are found in one synchronous pass (no copy of the active set, read ten times a second), then raised.
-  const due: Booking[] = [];
-  for (const booking of context.bookings.all()) {
-    if (booking.arrivedAt !== undefined || context.bookings.marksOf(booking.id).slaBreachedAt !== undefined)
-      continue;
-    if (now >= arrivalDeadline(context, booking)) due.push(booking);
+  let raised = 0;
+  for (const booking of context.bookings.due('arrivalTarget', now)) {
+    if (await raiseSlaBreach(context, booking, now)) raised++;
   }
-  for (const booking of due) await raiseSlaBreach(context, booking, now);
-  return due.length;
+  return raised;
 }
 
 /** Raises a booking's SLA breach at `at` unless it was raised already; returns whether it was raised now. */
