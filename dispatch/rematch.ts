@@ -13,6 +13,7 @@ import { withdraw, type DispatchContext } from './dispatch-context.ts';
 import { matcherMemoryOf } from './matcher-memory.ts';
 import { etaOf, offerTo, releaseWrite } from './offers.ts';
 import { SYSTEM } from './recorder.ts';
+import { TimeSlice } from './time-slice.ts';
 
 /**
  * How often the en-route bookings are looked at, ms: a doctor freed meanwhile waits this long at most, little against
@@ -34,17 +35,14 @@ export async function rematchEnRoute(context: DispatchContext, now: number): Pro
   memory.forgetFinished(context);
   const { settings, bookings, live } = context;
   const chances: { booking: Booking; remaining: number; distanceKm: number }[] = [];
+  // Both loops give way in slices: an ETA per en-route booking took 240 ms at 25 000 of them.
+  const slice = new TimeSlice();
   for (const booking of bookings.withStatus('en_route')) {
+    await slice.pause();
     if (booking.emergency || booking.scheduledAt !== undefined || memory.rematched.has(booking.id)) continue;
-    const doctor = live.fleet.get(booking.doctorId as string);
+    const doctor = live.fleet.positionOf(booking.doctorId as string);
     const remaining = etaOf(context, booking.doctorId as string, booking, now);
-    if (
-      remaining === undefined ||
-      remaining <= saving ||
-      doctor?.lat === undefined ||
-      doctor.lng === undefined
-    )
-      continue;
+    if (remaining === undefined || remaining <= saving || doctor === undefined) continue;
     chances.push({
       booking,
       remaining,
@@ -54,6 +52,7 @@ export async function rematchEnRoute(context: DispatchContext, now: number): Pro
   chances.sort((a, b) => b.remaining - a.remaining);
   let rematched = 0;
   for (const { booking, remaining, distanceKm } of chances) {
+    await slice.pause();
     // A doctor who arrives minutes sooner is nearer than the one on the way: the search stops at that distance.
     const best = findCandidates(
       live,
