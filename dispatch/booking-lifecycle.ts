@@ -83,7 +83,10 @@ export function applyTransition(
       { bookingId: booking.id, from, to, allowed: BOOKING_TRANSITIONS[from] },
     );
   }
-  const next: Booking = { ...booking, declinedBy: [...(changes.declinedBy ?? booking.declinedBy)] };
+  // The doctor and the offer's deadline are left out and put back below where they stay: deleting a property would
+  // turn the copy into a slow dictionary-mode object (every assigned booking, every lapsed or declined offer).
+  const { doctorId: _doctorId, offerExpiresAt: _offerExpiresAt, ...kept } = booking;
+  const next: Booking = { ...kept, declinedBy: [...(changes.declinedBy ?? booking.declinedBy)] };
   next.status = to;
   next.version = booking.version + 1;
   if (changes.priority !== undefined) setPriority(next, changes.priority);
@@ -102,11 +105,11 @@ export function applyTransition(
       );
     }
     next.doctorId = doctorId;
-  } else if (!FINAL_STATUSES.includes(to)) {
-    // Back to searching (or no doctor found): the doctor is released. A final booking keeps the doctor who visited (or
-    // was on the way when it was cancelled) for its history and the doctor's own list; it no longer holds them, since
-    // holding is decided by the status (the store's unique index covers only the holding statuses).
-    delete next.doctorId;
+  } else if (FINAL_STATUSES.includes(to) && booking.doctorId !== undefined) {
+    // A final booking keeps the doctor who visited (or was on the way when it was cancelled) for its history and the
+    // doctor's own list; it no longer holds them, since holding is decided by the status (the store's unique index
+    // covers only the holding statuses). Back to searching (or no doctor found), the doctor is released.
+    next.doctorId = booking.doctorId;
   }
   if (to === 'offered') {
     if (changes.offerExpiresAt === undefined || !Number.isFinite(changes.offerExpiresAt)) {
@@ -117,8 +120,6 @@ export function applyTransition(
       );
     }
     next.offerExpiresAt = changes.offerExpiresAt;
-  } else {
-    delete next.offerExpiresAt;
   }
   stamp(next, from, to, at);
   return next;
