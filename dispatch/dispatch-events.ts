@@ -4,20 +4,24 @@
  * listeners. Publishing is batched and never blocks a booking change: events wait in an outbox, a failed publish puts
  * them back for the next flush (logged), and stop() flushes what is left.
  */
-import { Packr } from 'msgpackr';
+import { Packr, type Options } from 'msgpackr';
 import type { Bus } from '../engine/bus.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { BookingStatusUpdate, Booking, DispatchEvent } from './booking-types.ts';
 
-const eventPackr = new Packr({ useRecords: false });
+/**
+ * Plain msgpack maps; a field left undefined is left out, as JSON.stringify does (`skipValues` is in msgpackr's
+ * README but not in its type definitions, hence the wider type).
+ */
+const eventPackrOptions: Options & { skipValues: unknown[] } = { useRecords: false, skipValues: [undefined] };
+const eventPackr = new Packr(eventPackrOptions);
 
 /** Most events kept while the bus refuses them; beyond it the oldest are dropped (and counted). */
 export const MAX_PENDING_EVENTS = 100_000;
 
 /** The msgpack bytes of an event: a map without undefined fields. */
 export function encodeDispatchEvent(event: DispatchEvent): Uint8Array {
-  const map = Object.fromEntries(Object.entries(event).filter(([, value]) => value !== undefined));
-  return eventPackr.pack(map);
+  return eventPackr.pack(event);
 }
 
 /** The events a recorded change implies: the status change itself and, for some targets, a named event. */
