@@ -1,8 +1,8 @@
 /**
  * The dispatcher's memory of the bookings not yet completed or cancelled: the bookings themselves (the store's rows
  * as last written), which doctor each holds, which doctors are reserved by a match being written, when each searching
- * booking is next tried, and which one-off signals were raised. No I/O; the dispatcher changes it only after the store
- * accepted a write.
+ * booking is next tried, which one-off signals were raised, and when each booking falls due for the tick's time rules
+ * (dispatch/deadlines.ts). No I/O; the dispatcher changes it only after the store accepted a write.
  */
 import { holdsDoctor } from './booking-lifecycle.ts';
 import { FINAL_STATUSES, type Booking } from './booking-types.ts';
