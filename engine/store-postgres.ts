@@ -8,13 +8,15 @@ export class PostgresStore implements Store {
 
   /** Opens a pool to `connectionString`; connections are made lazily. */
   constructor(connectionString: string, options: { maxConnections?: number } = {}) {
-    this.pool = new pg.Pool({ connectionString, max: options.maxConnections ?? 10 });
+    this.pool = new pg.Pool({
+      connectionString,
+      max: options.maxConnections ?? 10,
+      // A start-up parameter, so every connection has it before its first query. (A SET sent from the pool's
+      // 'connect' event ran alongside the first query: pg warns of that, and pg 9 refuses it.)
+      options: `-c plan_cache_mode=${PLAN_CACHE_MODE}`,
+    });
     // An idle client losing its connection must not crash the process; the next query reports the error.
     this.pool.on('error', () => {});
-    // Runs before the connection's first query (a client runs its queries in order).
-    this.pool.on('connect', (client) => {
-      client.query(`SET plan_cache_mode = ${PLAN_CACHE_MODE}`).catch(() => {});
-    });
   }
 
   async query<Row = Record<string, unknown>>(

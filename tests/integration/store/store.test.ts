@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, readMigrations } from '../../../engine/migrate.ts';
-import type { Store } from '../../../engine/store.ts';
+import { PLAN_CACHE_MODE, type Store } from '../../../engine/store.ts';
 import { storeImplementations } from '../../support/stores.ts';
 
 /** One suite, every implementation of the store interface. */
@@ -24,6 +24,15 @@ describe.each(storeImplementations)('store: %s', (_name, open) => {
     // A database shared with a newer checkout may hold later migrations too; ours must all be there.
     expect(rows.rows.map((row) => row.name)).toEqual(expect.arrayContaining(names));
     expect(await migrate(store)).toEqual([]);
+  });
+
+  it('sets the plan cache mode on every connection', async () => {
+    const modes = await Promise.all(
+      Array.from({ length: 6 }, () => store.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')),
+    );
+    expect(modes.map((result) => result.rows[0]?.plan_cache_mode)).toEqual(
+      new Array(6).fill(PLAN_CACHE_MODE),
+    );
   });
 
   it('plans foreign-key checks afresh: a check first planned on an empty table does not scan it once it has grown', async () => {
