@@ -5,6 +5,7 @@ import {
   type TrafficFieldOptions,
   type TrafficReading,
 } from '../geo/traffic-field.ts';
+import { TotError } from '../geo/errors.ts';
 import type { SnapshotEnvelope, Backup } from './backup.ts';
 import { TOPICS, type Bus, type PartState, type StreamPositions, type TopicNames } from './bus.ts';
 import { DOCTOR_STATUSES, Fleet, type FleetEvent, type Fix, type FleetOptions } from './fleet.ts';
@@ -240,13 +241,22 @@ export class Engine {
     try {
       metrics.historyRows.inc({ outcome: 'written' }, await history.flush(now));
       if (now >= this.nextPruneAt) {
-        this.nextPruneAt = now + 3_600_000;
         const dropped = await history.prune(now, this.options.historyRetentionDays ?? 30);
+        // Only once it has run: a prune the store refused is tried again at the next flush, not an hour later.
+        this.nextPruneAt = now + 3_600_000;
         if (dropped > 0) logger.info({ partitions: dropped }, 'location history pruned');
       }
     } catch (error) {
       metrics.historyFlushFailures.inc();
-      logger.warn({ err: error, pending: history.pending }, 'location history not written; will retry');
+      // A store still starting (the embedded one takes seconds) is no news: the rows wait, /readyz tells of the store.
+      const starting =
+        error instanceof TotError &&
+        error.code === 'ENGINE_STORE_UNAVAILABLE' &&
+        error.details['state'] === 'starting';
+      logger[starting ? 'debug' : 'warn'](
+        { err: error, pending: history.pending },
+        'location history not written; will retry',
+      );
     }
   }
 

@@ -127,6 +127,7 @@ export async function startApplication(
       throw new TotError(
         'ENGINE_STORE_UNAVAILABLE',
         `the ${parts['store']?.kind ?? ''} store is ${storeState}`,
+        { state: storeState },
       );
     }
     return store;

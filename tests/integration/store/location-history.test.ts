@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocationHistory } from '../../../engine/location-history.ts';
 import { createLogger } from '../../../engine/logger.ts';
 import { migrate } from '../../../engine/migrate.ts';
-import type { Store } from '../../../engine/store.ts';
+import { Engine } from '../../../engine/engine.ts';
+import { InProcessBus } from '../../../engine/in-process-bus.ts';
+import { Metrics } from '../../../engine/metrics.ts';
+import type { SqlExecutor, Store } from '../../../engine/store.ts';
+import { TotError } from '../../../geo/errors.ts';
 import { storeImplementations } from '../../support/stores.ts';
 
 const day = Date.UTC(2026, 10, 22);
@@ -93,6 +97,57 @@ describe.each(storeImplementations)('location history: %s', (_name, open) => {
     await history.ensurePartitions(day - 30 * DAY);
     const dropped = await history.prune(day, 7);
     expect(dropped).toBeGreaterThanOrEqual(4);
+    const left = await store.query<{ relname: string }>(
+      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+        WHERE p.relname = 'location_history' AND c.relname < 'location_history_20261115'`,
+    );
+    expect(left.rows.filter((row) => /\d{8}$/.test(row.relname))).toEqual([]);
+  });
+});
+
+describe.each(storeImplementations)('the engine pruning location history: %s', (_name, open) => {
+  let store: Store;
+  const bus = new InProcessBus();
+
+  beforeAll(async () => {
+    store = await open();
+    await migrate(store);
+  });
+  afterAll(async () => {
+    await bus.close();
+    await store.close();
+  });
+
+  it('tries a prune the store refused (still starting) again at the next flush, not an hour later', async () => {
+    // The store as the composition root hands it out: refused with ENGINE_STORE_UNAVAILABLE until it is ready.
+    let ready = false;
+    const gate = <T>(run: () => Promise<T>): Promise<T> =>
+      ready
+        ? run()
+        : Promise.reject(
+            new TotError('ENGINE_STORE_UNAVAILABLE', 'the store is starting', { state: 'starting' }),
+          );
+    const gated: SqlExecutor = {
+      query: (...args) => gate(() => store.query(...args)),
+      exec: (script) => gate(() => store.exec(script)),
+    };
+    const history = new LocationHistory({ store: gated, logger: createLogger('silent') });
+    const metrics = new Metrics({ processMetrics: false });
+    const engine = new Engine({
+      bus,
+      logger: createLogger('silent'),
+      metrics,
+      clock: () => day,
+      fleet: { offlineAfterMs: 60_000 },
+      history,
+      historyRetentionDays: 7,
+    });
+    ready = true;
+    await history.ensurePartitions(day - 20 * DAY);
+    ready = false;
+    await engine.flushHistory();
+    ready = true;
+    await engine.flushHistory();
     const left = await store.query<{ relname: string }>(
       `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
         WHERE p.relname = 'location_history' AND c.relname < 'location_history_20261115'`,
