@@ -83,10 +83,14 @@ export function applyTransition(
       { bookingId: booking.id, from, to, allowed: BOOKING_TRANSITIONS[from] },
     );
   }
-  // The doctor and the offer's deadline are left out and put back below where they stay: deleting a property would
-  // turn the copy into a slow dictionary-mode object (every assigned booking, every lapsed or declined offer).
-  const { doctorId: _doctorId, offerExpiresAt: _offerExpiresAt, ...kept } = booking;
-  const next: Booking = { ...kept, declinedBy: [...(changes.declinedBy ?? booking.declinedBy)] };
+  // Back to searching (or no doctor found) the doctor is released; out of offered the offer's deadline goes. A final
+  // booking keeps the doctor who visited (or was on the way when it was cancelled) for its history and the doctor's
+  // own list; it no longer holds them, since holding is decided by the status (the store's unique index covers only
+  // the holding statuses).
+  const releases = !holdsDoctor(to) && !FINAL_STATUSES.includes(to) && booking.doctorId !== undefined;
+  const lapses = to !== 'offered' && booking.offerExpiresAt !== undefined;
+  const source = releases || lapses ? without(booking, releases, lapses) : booking;
+  const next: Booking = { ...source, declinedBy: [...(changes.declinedBy ?? booking.declinedBy)] };
   next.status = to;
   next.version = booking.version + 1;
   if (changes.priority !== undefined) setPriority(next, changes.priority);
@@ -105,11 +109,6 @@ export function applyTransition(
       );
     }
     next.doctorId = doctorId;
-  } else if (FINAL_STATUSES.includes(to) && booking.doctorId !== undefined) {
-    // A final booking keeps the doctor who visited (or was on the way when it was cancelled) for its history and the
-    // doctor's own list; it no longer holds them, since holding is decided by the status (the store's unique index
-    // covers only the holding statuses). Back to searching (or no doctor found), the doctor is released.
-    next.doctorId = booking.doctorId;
   }
   if (to === 'offered') {
     if (changes.offerExpiresAt === undefined || !Number.isFinite(changes.offerExpiresAt)) {
@@ -123,6 +122,19 @@ export function applyTransition(
   }
   stamp(next, from, to, at);
   return next;
+}
+
+/**
+ * A copy of the booking without its doctor and/or its offer's deadline. They are left out of the copy, not deleted
+ * from it: a delete turns an object into a slow dictionary-mode one (every assigned booking, every lapsed or declined
+ * offer was one). Rest properties cost more than a spread, so only the transitions that drop a field come here.
+ */
+function without(booking: Booking, doctor: boolean, offer: boolean): Booking {
+  const { doctorId, offerExpiresAt, ...kept } = booking;
+  const copy: Booking = kept;
+  if (!doctor && doctorId !== undefined) copy.doctorId = doctorId;
+  if (!offer && offerExpiresAt !== undefined) copy.offerExpiresAt = offerExpiresAt;
+  return copy;
 }
 
 /**
