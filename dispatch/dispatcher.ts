@@ -58,6 +58,7 @@ import { Recorder, SYSTEM, copyBooking, transitionWrite } from './recorder.ts';
 import { restoreBookings, type RestoreSummary } from './restore.ts';
 import { Scorer } from './scoring.ts';
 import { runTick, type TickSummary } from './tick.ts';
+import { urgentWork } from './time-slice.ts';
 
 /** Re-exported for callers of tick(), restore() and the constructor's `channel`. */
 export type { TickSummary } from './tick.ts';
@@ -224,6 +225,14 @@ export class Dispatcher implements DispatchService {
    * @throws TotError `DISPATCH_INVALID_BOOKING` naming the bad field; nothing is written then.
    */
   async create(request: BookingRequest, by: Actor): Promise<Booking> {
+    // An emergency is urgent work from here to its offer: long loops of the tick give way to it at every item. (The
+    // request is not checked yet: a priority that is not a number is simply not urgent, and is refused below.)
+    const priority: unknown = request?.priority;
+    const urgent = typeof priority === 'number' && isEmergencyCategory(priority as TriageCategory);
+    return urgent ? urgentWork.run(() => this.createBooking(request, by)) : this.createBooking(request, by);
+  }
+
+  private async createBooking(request: BookingRequest, by: Actor): Promise<Booking> {
     const now = this.clock();
     const checked = checkBookingRequest(request, now);
     const actor = checkActor(by);

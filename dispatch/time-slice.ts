@@ -12,6 +12,33 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
  */
 export const DEFAULT_SLICE_MS = 2;
 
+/**
+ * Work that must not wait a whole slice at each of its steps: an emergency between its request and its offer. While
+ * any is in flight, every slice ends after one item, so that the emergency's next step (its write's answer, its offer)
+ * waits one item of a long loop, not 2 ms of it.
+ */
+export class UrgentWork {
+  private inFlight = 0;
+
+  /** Whether urgent work is in flight now. */
+  get pending(): boolean {
+    return this.inFlight > 0;
+  }
+
+  /** Runs `work` as urgent work. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await work();
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+/** The process's urgent work: what {@link TimeSlice.pause} gives way to at once. */
+export const urgentWork = new UrgentWork();
+
 /** One loop's slicing. */
 export class TimeSlice {
   private sliceStart = performance.now();
@@ -20,9 +47,12 @@ export class TimeSlice {
 
   constructor(private readonly sliceMs = DEFAULT_SLICE_MS) {}
 
-  /** Resolves at once while the slice lasts; once it has run out, after the event loop's waiting work. */
+  /**
+   * Resolves at once while the slice lasts; once it has run out, or while urgent work is in flight
+   * ({@link urgentWork}), after the event loop's waiting work.
+   */
   async pause(): Promise<void> {
-    if (performance.now() - this.sliceStart < this.sliceMs) return;
+    if (!urgentWork.pending && performance.now() - this.sliceStart < this.sliceMs) return;
     this.pauses++;
     await nextTurn();
     this.sliceStart = performance.now();

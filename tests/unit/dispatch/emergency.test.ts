@@ -4,6 +4,7 @@ import { MemoryBookingStore } from '../../../dispatch/memory-booking-store.ts';
 import { EMERGENCY_SERVICES, raisedPriority } from '../../../dispatch/emergency.ts';
 import { Dispatcher } from '../../../dispatch/dispatcher.ts';
 import { InThreadAssignmentSolver } from '../../../dispatch/assignment.ts';
+import { urgentWork } from '../../../dispatch/time-slice.ts';
 import { dispatchHarness, doctorActor, PATIENT } from './dispatch-harness.ts';
 
 const EMERGENCY_PATIENT = { id: 'patient-e', role: 'patient' } as const;
@@ -23,6 +24,22 @@ describe('emergencies', () => {
     );
     // ETA alone counts for an emergency: the rating term would have preferred the 5-star doctor.
     expect(booking).toMatchObject({ status: 'offered', doctorId: 'near', emergency: true });
+  });
+
+  it('is urgent work from its request to its offer (long loops give way to it); a routine booking is not', async () => {
+    const harness = dispatchHarness({ settings: { matching: 'greedy' } });
+    harness.addDoctor('a', 1);
+    harness.addDoctor('b', 2);
+    const urgentAtOffer: boolean[] = [];
+    harness.channel.onOffer = () => urgentAtOffer.push(urgentWork.pending);
+    await harness.dispatcher.create(
+      harness.request(0, 0, { priority: 1, callType: 'emergency', emergencyType: 'cardiac' }),
+      EMERGENCY_PATIENT,
+    );
+    expect(urgentWork.pending).toBe(false);
+    await harness.dispatcher.create(harness.request(0, 0), PATIENT);
+    // Both were offered inside create (greedy matching offers a routine booking at once too).
+    expect(urgentAtOffer).toEqual([true, false]);
   });
 
   it('stores a new emergency already offered, in one write; if the store refuses that doctor, it searches as usual', async () => {

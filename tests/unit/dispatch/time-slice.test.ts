@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { startInSlices, TimeSlice } from '../../../dispatch/time-slice.ts';
+import { startInSlices, TimeSlice, urgentWork } from '../../../dispatch/time-slice.ts';
 
 function busy(ms: number): void {
   const until = performance.now() + ms;
@@ -35,6 +35,33 @@ describe('time slices', () => {
     for (let step = 0; step < 100; step++) await slice.pause();
     expect(ran).toBe(false);
     expect(slice.pauses).toBe(0);
+  });
+});
+
+describe('urgent work', () => {
+  it('makes a slice give way after every item while it is in flight, and only then', async () => {
+    const slice = new TimeSlice(1_000);
+    let release = () => {};
+    const urgent = urgentWork.run(() => new Promise<string>((resolve) => (release = () => resolve('done'))));
+    expect(urgentWork.pending).toBe(true);
+    let ran = 0;
+    setImmediate(() => ran++);
+    await slice.pause();
+    // A slice of a second, yet it gave way at once: the waiting callback ran.
+    expect(ran).toBe(1);
+    expect(slice.pauses).toBe(1);
+    release();
+    expect(await urgent).toBe('done');
+    expect(urgentWork.pending).toBe(false);
+    setImmediate(() => ran++);
+    for (let step = 0; step < 100; step++) await slice.pause();
+    expect(ran).toBe(1);
+    expect(slice.pauses).toBe(1);
+  });
+
+  it('ends when the work fails too', async () => {
+    await expect(urgentWork.run(() => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+    expect(urgentWork.pending).toBe(false);
   });
 });
 
