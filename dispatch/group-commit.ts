@@ -9,6 +9,7 @@
  * connection), it is split and its halves are tried again, so that every write gets its own answer and one bad write
  * does not sink the others.
  */
+import { TimeSlice } from './time-slice.ts';
 
 /** One write waiting in the queue. */
 export interface GroupItem<Kind extends string> {
@@ -177,10 +178,26 @@ export class GroupCommit<Kind extends string, Item extends GroupItem<Kind>> {
       await this.run(group.slice(half), true);
       return;
     }
-    group.forEach((waiting, index) => {
-      const result = results[index];
-      if (result === undefined) waiting.resolve();
-      else waiting.reject(result);
-    });
+    // The slot is free now; the answers go out meanwhile.
+    void answerInSlices(group, results);
+  }
+}
+
+/**
+ * Answers a group's callers in order, urgent ones first (they lead the group). Each answer runs its caller's follow-up
+ * (memory, fleet, events) at once, so a group of 64 answered together held the event loop several milliseconds; in
+ * time slices, an emergency's own answer or request gets in between (after every answer while one is in flight).
+ */
+async function answerInSlices<Item>(
+  group: readonly Waiting<Item>[],
+  results: readonly (Error | undefined)[],
+): Promise<void> {
+  const slice = new TimeSlice();
+  for (let index = 0; index < group.length; index++) {
+    if (index > 0) await slice.pause();
+    const waiting = group[index] as Waiting<Item>;
+    const result = results[index];
+    if (result === undefined) waiting.resolve();
+    else waiting.reject(result);
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GroupCommit, type GroupItem } from '../../../dispatch/group-commit.ts';
+import { urgentWork } from '../../../dispatch/time-slice.ts';
 
 interface Item extends GroupItem<'a' | 'b'> {
   /** Refused on its own with this message. */
@@ -107,5 +108,45 @@ describe('group commit', () => {
       ['w5'],
     ]);
     expect(commit.stats()).toEqual({ statements: 6, writes: 6, retried: 7 });
+  });
+});
+
+describe('group commit answers', () => {
+  /**
+   * One slot; the first write goes out alone, the next three wait and go out as one group, whose statement schedules
+   * an I/O-like callback (`io`) just before it answers. Returns the order in which the callers heard back and `io` ran.
+   */
+  async function answerOrder(duringUrgentWork: boolean): Promise<string[]> {
+    const order: string[] = [];
+    let releaseFirst = () => {};
+    const commit = new GroupCommit<'a' | 'b', Item>(
+      async (_kind, items) => {
+        if (items.length === 1) await new Promise<void>((resolve) => (releaseFirst = resolve));
+        else setImmediate(() => order.push('io'));
+        return items.map(() => undefined);
+      },
+      { maxInFlight: 1 },
+    );
+    const writes = ['first', 'b', 'c', 'd'].map((id) =>
+      commit.submit(item(id)).then(() => {
+        order.push(id);
+      }),
+    );
+    const answered = async () => {
+      releaseFirst();
+      await Promise.all(writes);
+    };
+    if (duringUrgentWork) await urgentWork.run(answered);
+    else await answered();
+    await new Promise((resolve) => setImmediate(resolve));
+    return order;
+  }
+
+  it('answers a group in one go when nothing urgent is in flight', async () => {
+    expect(await answerOrder(false)).toEqual(['first', 'b', 'c', 'd', 'io']);
+  });
+
+  it('lets waiting work in between its answers while urgent work is in flight', async () => {
+    expect(await answerOrder(true)).toEqual(['first', 'b', 'io', 'c', 'd']);
   });
 });
