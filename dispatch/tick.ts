@@ -11,6 +11,7 @@ import { matchEmergency } from './emergency.ts';
 import { isDue, matchBatch, matchGreedy, type BatchOutcome } from './matching.ts';
 import { lapseOffers } from './offers.ts';
 import { rematchEnRoute } from './rematch.ts';
+import { urgentWork } from './time-slice.ts';
 import {
   checkSla,
   departScheduled,
@@ -49,7 +50,8 @@ export async function runTick(context: DispatchContext, now: number): Promise<Ti
   let emergenciesTried = 0;
   for (const booking of context.bookings.searching()) {
     if (!booking.emergency || !isDue(context, booking, now)) continue;
-    await matchEmergency(context, booking.id, now);
+    // Urgent work, as at its creation (time-slice.ts): the group commit's answers give way to it.
+    await urgentWork.run(() => matchEmergency(context, booking.id, now));
     emergenciesTried++;
   }
   let greedyOffered = 0;

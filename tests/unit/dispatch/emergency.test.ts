@@ -42,6 +42,23 @@ describe('emergencies', () => {
     expect(urgentAtOffer).toEqual([true, false]);
   });
 
+  it('is urgent work again when the tick offers it anew after a decline', async () => {
+    const harness = dispatchHarness();
+    harness.addDoctor('a', 1);
+    harness.addDoctor('b', 2);
+    const emergency = await harness.dispatcher.create(
+      harness.request(0, 0, { priority: 1, callType: 'emergency', emergencyType: 'cardiac' }),
+      EMERGENCY_PATIENT,
+    );
+    const urgentAtOffer: boolean[] = [];
+    harness.channel.onOffer = () => urgentAtOffer.push(urgentWork.pending);
+    await harness.dispatcher.decline(emergency.id, 'a', doctorActor('a'));
+    harness.advance(1_000);
+    await harness.tick();
+    expect(await harness.dispatcher.get(emergency.id)).toMatchObject({ status: 'offered', doctorId: 'b' });
+    expect(urgentAtOffer).toEqual([true]);
+  });
+
   it('stores a new emergency already offered, in one write; if the store refuses that doctor, it searches as usual', async () => {
     const store = new MemoryBookingStore();
     const calls: string[] = [];
