@@ -35,7 +35,7 @@ export async function rematchEnRoute(context: DispatchContext, now: number): Pro
   memory.forgetFinished(context);
   const { settings, bookings, live } = context;
   const chances: { booking: Booking; remaining: number; distanceKm: number }[] = [];
-  // Both loops give way in slices: an ETA per en-route booking took 240 ms at 25 000 of them.
+  // Both loops give way in slices: an ETA per en-route booking held the event loop 222–227 ms at 25 000 of them.
   const slice = new TimeSlice();
   for (const booking of bookings.withStatus('en_route')) {
     await slice.pause();
