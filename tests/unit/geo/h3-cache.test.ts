@@ -1,6 +1,6 @@
 import * as h3js from 'h3-js';
 import { describe, expect, it } from 'vitest';
-import { latLngToCellCached, cellToLatLngCached } from '../../../geo/h3-cache.ts';
+import { cellToLatLngCached, gridPathCellsCached, latLngToCellCached } from '../../../geo/h3-cache.ts';
 
 /** A deterministic stream of numbers in [0, 1). */
 function lcg(seed: number): () => number {
@@ -49,5 +49,36 @@ describe('cellToLatLngCached', () => {
     for (const cell of cells) expect(cellToLatLngCached(cell)).toEqual(h3js.cellToLatLng(cell));
     const first = cells[0] as string;
     expect(cellToLatLngCached(first)).toBe(cellToLatLngCached(first));
+  });
+});
+
+describe('gridPathCellsCached', () => {
+  it('answers as h3-js, the same array for the same pair, asked in either order of first use', () => {
+    const random = lcg(5);
+    const pairs = Array.from({ length: 300 }, () => {
+      const lat = 55.5 + random() * 0.5;
+      const lng = 37.3 + random() * 0.6;
+      return [
+        h3js.latLngToCell(lat, lng, 8),
+        h3js.latLngToCell(lat + (random() - 0.5) * 0.08, lng + (random() - 0.5) * 0.12, 8),
+      ] as const;
+    });
+    for (let round = 0; round < 2; round++) {
+      for (const [from, to] of pairs) {
+        expect(gridPathCellsCached(from, to)).toEqual(h3js.gridPathCells(from, to));
+        expect(gridPathCellsCached(to, from)).toEqual(h3js.gridPathCells(to, from));
+      }
+    }
+    const [from, to] = pairs[0] as readonly [string, string];
+    expect(gridPathCellsCached(from, to)).toBe(gridPathCellsCached(from, to));
+  });
+
+  it('throws as h3-js for a path it cannot find, every time', () => {
+    // Cells of two resolutions have no grid path.
+    const from = h3js.latLngToCell(55.75, 37.62, 8);
+    const to = h3js.latLngToCell(55.76, 37.63, 9);
+    expect(() => h3js.gridPathCells(from, to)).toThrow();
+    expect(() => gridPathCellsCached(from, to)).toThrow();
+    expect(() => gridPathCellsCached(from, to)).toThrow();
   });
 });
