@@ -178,6 +178,11 @@ describe('booking requests', () => {
     expect(checkBookingRequest(valid, now)).toEqual({ ...valid, symptoms: 'cough' });
   });
 
+  it('drops fields that are not part of a request: a patient cannot set the id, the status or the version', () => {
+    const forged = { ...valid, id: 'mine', status: 'completed', version: 99, doctorId: 'd1' };
+    expect(checkBookingRequest(forged as BookingRequest, now)).toEqual({ ...valid, symptoms: 'cough' });
+  });
+
   it.each([
     ['lat', { lat: 91 }],
     ['priority', { priority: 5 }],

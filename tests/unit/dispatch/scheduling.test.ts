@@ -30,6 +30,16 @@ describe('bookings for later, priorities and greedy matching', () => {
     expect(harness.statusOf('first')).toBe('en_route');
   });
 
+  it('keeps only the request of a request: a forged id, status, version or doctor is ignored', async () => {
+    const harness = dispatchHarness();
+    const forged = { ...harness.request(0), id: 'mine', status: 'completed', version: 99, doctorId: 'd1' };
+    const booking = await harness.dispatcher.create(forged, PATIENT);
+    expect(booking.id).not.toBe('mine');
+    expect(booking).toMatchObject({ status: 'searching', version: 2 });
+    expect(booking).not.toHaveProperty('doctorId');
+    expect((await harness.dispatcher.get(booking.id)).status).toBe('searching');
+  });
+
   it('matches a booking raised to an emergency at once, and records the priority change', async () => {
     const harness = dispatchHarness();
     harness.addDoctor('first', 1);
