@@ -105,8 +105,12 @@ export class FleetIndex extends FleetWrites {
         Math.min(slots.length, distances.length),
       );
     }
-    slots.set(this.nearest.slots.subarray(0, n));
-    distances.set(this.nearest.distances.subarray(0, n));
+    // A loop, not set(subarray()): two views per query are garbage in the matcher's hot path.
+    const found = this.nearest;
+    for (let i = 0; i < n; i++) {
+      slots[i] = found.slots[i] as number;
+      distances[i] = found.distances[i] as number;
+    }
     return n;
   }
 
