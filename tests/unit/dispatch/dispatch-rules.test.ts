@@ -240,4 +240,58 @@ describe('keyed mutex', () => {
     await mutex.run(['a'], async () => undefined);
     expect(mutex.size).toBe(0);
   });
+
+  it('starts the work of a call whose keys are all free before run returns', () => {
+    const mutex = new KeyedMutex();
+    let started = false;
+    void mutex.run(['a', 'b'], async () => {
+      started = true;
+    });
+    expect(started).toBe(true);
+  });
+
+  it('never lets two calls hold one key at once, serves a key first come first served, frees every key', async () => {
+    const mutex = new KeyedMutex();
+    let seed = 7;
+    const random = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const holders = new Map<string, number>();
+    const startedOn = new Map<string, number[]>();
+    const queuedOn = new Map<string, number[]>();
+    let overlaps = 0;
+    const calls: Promise<void>[] = [];
+    for (let call = 0; call < 300; call++) {
+      const keys = ['a', 'b', 'c', 'd'].filter(() => random() < 0.4);
+      if (keys.length === 0) keys.push('a');
+      // A call queues for its first key at once, for the others as it gets the ones before.
+      const first = [...keys].sort()[0] as string;
+      queuedOn.set(first, [...(queuedOn.get(first) ?? []), call]);
+      const pause = Math.floor(random() * 3);
+      calls.push(
+        mutex
+          .run(keys, async () => {
+            for (const key of keys) {
+              if (holders.has(key)) overlaps += 1;
+              holders.set(key, call);
+              startedOn.set(key, [...(startedOn.get(key) ?? []), call]);
+            }
+            for (let i = 0; i < pause; i++) await new Promise((resolve) => setImmediate(resolve));
+            for (const key of keys) holders.delete(key);
+            if (random() < 0.1) throw new Error('work failed');
+          })
+          .catch(() => undefined),
+      );
+      if (random() < 0.3) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(calls);
+    expect(overlaps).toBe(0);
+    // Each key served the calls that asked for it first in the order they asked.
+    for (const [key, queued] of queuedOn) {
+      const asked = new Set(queued);
+      expect(startedOn.get(key)?.filter((call) => asked.has(call))).toEqual(queued);
+    }
+    expect(mutex.size).toBe(0);
+  });
 });
