@@ -313,6 +313,9 @@ export interface DispatchService {
   estimatePrice(
     request: Pick<BookingRequest, 'lat' | 'lng' | 'callType' | 'priority' | 'specialization'>,
   ): PriceEstimate;
-  /** Calls `listener` after every recorded change; returns the unsubscribe function. */
+  /**
+   * Calls `listener` after every recorded change; returns the unsubscribe function. The change is frozen and shared
+   * by every listener: read it, keep it, never change it.
+   */
   onChange(listener: (change: BookingChange) => void): () => void;
 }

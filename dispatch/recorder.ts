@@ -90,7 +90,10 @@ export class Recorder {
     private readonly logger: Logger,
   ) {}
 
-  /** Calls `listener` after every recorded change; returns the unsubscribe function. */
+  /**
+   * Calls `listener` after every recorded change with a frozen copy of the booking and the update, the same for every
+   * listener; returns the unsubscribe function.
+   */
   listen(listener: (change: BookingChange) => void): () => void {
     this.listeners.add(listener);
     return () => {
@@ -160,10 +163,15 @@ export class Recorder {
     events.push(...extra);
     this.outbox.add(events);
     void this.outbox.flush();
+    if (this.listeners.size === 0) return;
     for (const { after, update } of writes) {
+      // One copy for every listener, frozen so that none can change what the others see.
+      const booking = copyBooking(after);
+      Object.freeze(booking.declinedBy);
+      const change: BookingChange = { booking: Object.freeze(booking), update: Object.freeze({ ...update }) };
       for (const listener of this.listeners) {
         try {
-          listener({ booking: copyBooking(after), update: { ...update } });
+          listener(change);
         } catch (error) {
           this.logger.warn({ err: error, bookingId: after.id }, 'a booking change listener failed');
         }

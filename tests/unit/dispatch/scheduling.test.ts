@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { BookingChange } from '../../../dispatch/booking-types.ts';
 import { dispatchHarness, DISPATCHER, doctorActor, PATIENT } from './dispatch-harness.ts';
 
 describe('bookings for later, priorities and greedy matching', () => {
@@ -37,6 +38,26 @@ describe('bookings for later, priorities and greedy matching', () => {
     expect(booking.id).not.toBe('mine');
     expect(booking).toMatchObject({ status: 'searching', version: 2 });
     expect(booking).not.toHaveProperty('doctorId');
+    expect((await harness.dispatcher.get(booking.id)).status).toBe('searching');
+  });
+
+  it('gives every change listener the same frozen change, which no listener can alter', async () => {
+    const harness = dispatchHarness();
+    const seen: BookingChange[][] = [[], []];
+    for (const list of seen) harness.dispatcher.onChange((change) => list.push(change));
+    const booking = await harness.dispatcher.create(harness.request(0), PATIENT);
+    const [first, second] = seen as [BookingChange[], BookingChange[]];
+    expect(first.map((change) => change.update.to)).toEqual(['created', 'searching']);
+    expect(second).toEqual(first);
+    for (const [i, change] of first.entries()) {
+      expect(second[i]).toBe(change);
+      expect(Object.isFrozen(change.booking)).toBe(true);
+      expect(Object.isFrozen(change.booking.declinedBy)).toBe(true);
+      expect(Object.isFrozen(change.update)).toBe(true);
+      expect(() => {
+        change.booking.status = 'completed';
+      }).toThrow(TypeError);
+    }
     expect((await harness.dispatcher.get(booking.id)).status).toBe('searching');
   });
 
