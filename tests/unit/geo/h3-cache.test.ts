@@ -14,9 +14,9 @@ function lcg(seed: number): () => number {
 describe('latLngToCellCached', () => {
   it('answers as h3-js for every point, asked once or again, at any resolution', () => {
     const random = lcg(11);
-    // More points than slots, so that slots are shared and answers are replaced.
+    // More points than slots (2^16), so that slots are shared and answers are replaced.
     const points = Array.from(
-      { length: 40_000 },
+      { length: 70_000 },
       () => [55.5 + random() * 0.5, 37.3 + random() * 0.6] as const,
     );
     for (let round = 0; round < 2; round++) {
