@@ -17,6 +17,7 @@
  * and a sweep of small problems for where the hop starts to cost less than the solve (the pool's threshold).
  *
  * Section "tick" (bench/lib/dispatch-tick.ts) — one dispatcher tick, and the restore, at 10k–100k active bookings.
+ * Section "batch" (bench/lib/dispatch-batch.ts) — one batch of 1 000 bookings at 100k doctors: time, loop held, bytes.
  * Section "latency" (bench/lib/dispatch-latency.ts) — booking → offer through the whole application.
  */
 import {
@@ -33,6 +34,7 @@ import { FleetIndex, statusBit } from '../geo/fleet-index.ts';
 import { WorkerAssignmentSolver } from '../workers/assignment-pool.ts';
 import type { Bench, BenchContext } from './lib/bench.ts';
 import { CITY_BOX, doctorId, queryPoints, syntheticCity } from './lib/city.ts';
+import { measureBatch } from './lib/dispatch-batch.ts';
 import { latencySection } from './lib/dispatch-latency.ts';
 import { measureTick } from './lib/dispatch-tick.ts';
 import { type Measurement, type Reporter, measureAsync, measureSync } from './lib/harness.ts';
@@ -370,9 +372,15 @@ const assignmentSection: DispatchBenchSection = {
 };
 
 const tickSection: DispatchBenchSection = { name: 'tick', run: measureTick };
+const batchSection: DispatchBenchSection = { name: 'batch', run: measureBatch };
 
 /** The sections `npm run bench -- dispatch` runs, in order. */
-export const DISPATCH_SECTIONS: DispatchBenchSection[] = [assignmentSection, tickSection, latencySection];
+export const DISPATCH_SECTIONS: DispatchBenchSection[] = [
+  assignmentSection,
+  tickSection,
+  batchSection,
+  latencySection,
+];
 
 /**
  * The sections named in `list` (comma-separated, e.g. DISPATCH_BENCH_SECTIONS=assignment), or all of them when it is
@@ -396,6 +404,7 @@ const bench: Bench = {
   description:
     'dispatch: batch assignment solver in-thread and on workers vs greedy (100–1000 bookings, dense 500×500); ' +
     'one tick and the restore at 10k–100k active bookings (section tick); ' +
+    'one batch of 1 000 bookings at 100k doctors (section batch); ' +
     'booking → offer latency through the application at 100k doctors (section latency)',
   async run(context) {
     for (const section of selectedSections(process.env.DISPATCH_BENCH_SECTIONS)) {
