@@ -99,6 +99,46 @@ export function nearbyBrief(
 }
 
 /**
+ * The answer of `Fleet.nearbyInto`, in columns the caller keeps and each query overwrites: no object per doctor, for
+ * loops that ask tens of thousands of queries a second (the matcher's coverage gaps).
+ */
+export class NearbyColumns {
+  /** Hits of the last query, nearest first; the columns hold at least this many. */
+  count = 0;
+  ids: string[] = [];
+  lat = new Float64Array(8);
+  lng = new Float64Array(8);
+  /** Haversine distance, km. */
+  distanceKm = new Float64Array(8);
+}
+
+/** `Fleet.nearbyInto`. */
+export function nearbyInto(
+  state: FleetState,
+  lat: number,
+  lng: number,
+  options: FleetNearbyOptions,
+  into: NearbyColumns,
+): number {
+  const n = nearestInto(state, lat, lng, options);
+  if (into.lat.length < n) {
+    into.lat = new Float64Array(n);
+    into.lng = new Float64Array(n);
+    into.distanceKm = new Float64Array(n);
+  }
+  const { index, scratchSlots, scratchDistances } = state;
+  for (let i = 0; i < n; i++) {
+    const slot = scratchSlots[i] as number;
+    into.ids[i] = index.idAt(slot);
+    into.lat[i] = index.latAt(slot);
+    into.lng[i] = index.lngAt(slot);
+    into.distanceKm[i] = scratchDistances[i] as number;
+  }
+  into.count = n;
+  return n;
+}
+
+/**
  * The index's k nearest matching `options`, left in the fleet's scratch arrays (`scratchSlots`, `scratchDistances`,
  * nearest first); returns how many. The caller reads them before the next query.
  */

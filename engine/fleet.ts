@@ -25,6 +25,8 @@ import {
   fleetStats,
   nearby,
   nearbyBrief,
+  nearbyInto,
+  type NearbyColumns,
   positionOf,
   statusOf,
   within,
@@ -55,6 +57,7 @@ import { changeAt } from './fleet-views.ts';
 import { CaptureDictionary, CaptureMirrors } from './snapshot-strings.ts';
 
 export * from './fleet-types.ts';
+export { NearbyColumns } from './fleet-queries.ts';
 export { COUNTER_NAMES } from './fleet-state.ts';
 
 /** The fleet. One owner mutates it (the engine's event loop); queries return copies. */
@@ -212,6 +215,14 @@ export class Fleet {
    */
   nearbyBrief(lat: number, lng: number, options: FleetNearbyOptions): BriefHit[] {
     return nearbyBrief(this.state, lat, lng, options);
+  }
+
+  /**
+   * {@link nearbyBrief}'s ids, positions and distances written into `into`'s columns (nearest first, overwriting the
+   * last answer): nothing allocated per query. Returns the number of hits. Same order and throws.
+   */
+  nearbyInto(lat: number, lng: number, options: FleetNearbyOptions, into: NearbyColumns): number {
+    return nearbyInto(this.state, lat, lng, options, into);
   }
 
   /**

@@ -5,7 +5,7 @@ import type { Polygon } from 'geojson';
 import { describe, expect, it } from 'vitest';
 import { haversineKm } from '../../../geo/distance.ts';
 import type { TotError } from '../../../geo/errors.ts';
-import { type DoctorStatus, type DoctorView, Fleet } from '../../../engine/fleet.ts';
+import { type DoctorStatus, type DoctorView, Fleet, NearbyColumns } from '../../../engine/fleet.ts';
 
 const NAMES = Array.from({ length: 36 }, (_, i) => `s${i}`);
 
@@ -59,6 +59,8 @@ function matching(
 
 describe('Fleet.nearby', () => {
   it('equals a brute-force sort over doctor views with specialization and status filters', () => {
+    // One set of columns for every run: each answer overwrites the last, and k up to 20 outgrows the first 8.
+    const columns = new NearbyColumns();
     fc.assert(
       fc.property(
         fc.array(doctorArbitrary, { maxLength: 120 }),
@@ -99,6 +101,15 @@ describe('Fleet.nearby', () => {
               distanceKm,
             })),
           );
+          // The same in columns.
+          expect(fleet.nearbyInto(query.lat, query.lng, options, columns)).toBe(expected.length);
+          expect(columns.count).toBe(expected.length);
+          expected.forEach(({ doctor, distanceKm }, i) => {
+            expect(columns.ids[i]).toBe(doctor.id);
+            expect(columns.lat[i]).toBe(doctor.lat);
+            expect(columns.lng[i]).toBe(doctor.lng);
+            expect(columns.distanceKm[i]).toBe(distanceKm);
+          });
         },
       ),
       { numRuns: 150 },
