@@ -60,19 +60,45 @@ export class TimeSlice {
 }
 
 /**
+ * Writes a long loop keeps started and unfinished at once, by default. Enough to fill every grouped statement the
+ * PostgreSQL store has in flight (2 × 64 writes) with as many waiting to follow; more only wait in the store's queue.
+ * While they wait, each write's booking versions, events and pending calls are alive, and a young-generation
+ * collection copies them: a batch's thousand offers started at once made the collections in its offer phase 2.3× as
+ * long as the others (4.8 against 2.1 ms).
+ */
+export const MAX_STARTED = 256;
+
+/**
  * Starts `start(item, index)` for every item, in slices (pausing between starts once a slice has run out), without
- * waiting for one to finish before starting the next; resolves with their results in order. For a long list of
+ * waiting for one to finish before starting the next, but with at most `maxStarted` unfinished at once; resolves with
+ * their results in order (rejects as the first that rejects, after every item has been started). For a long list of
  * independent writes: they go out in parallel, but starting a thousand of them does not hold the event loop.
  */
 export async function startInSlices<Item, Result>(
   items: Iterable<Item>,
   start: (item: Item, index: number) => Promise<Result>,
+  maxStarted = MAX_STARTED,
 ): Promise<Result[]> {
   const slice = new TimeSlice();
   const started: Promise<Result>[] = [];
+  let unfinished = 0;
+  let slotFreed: (() => void) | undefined;
+  const finished = (): void => {
+    unfinished -= 1;
+    slotFreed?.();
+  };
   for (const item of items) {
+    while (unfinished >= maxStarted) {
+      await new Promise<void>((resolve) => {
+        slotFreed = resolve;
+      });
+      slotFreed = undefined;
+    }
     await slice.pause();
-    started.push(start(item, started.length));
+    const result = start(item, started.length);
+    unfinished += 1;
+    result.then(finished, finished);
+    started.push(result);
   }
   return Promise.all(started);
 }

@@ -79,4 +79,33 @@ describe('startInSlices', () => {
     for (const finish of finishers.reverse()) finish();
     expect(await all).toEqual([10, 21, 32]);
   });
+
+  it('keeps at most maxStarted unfinished, starting the next as one finishes', async () => {
+    const started: number[] = [];
+    const finishers = new Map<number, () => void>();
+    const all = startInSlices(
+      [0, 1, 2, 3, 4],
+      (item) => {
+        started.push(item);
+        return new Promise<number>((resolve, reject) =>
+          finishers.set(item, () => (item === 3 ? reject(new Error('refused')) : resolve(item * 10))),
+        );
+      },
+      2,
+    );
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    await turn();
+    expect(started).toEqual([0, 1]);
+    finishers.get(1)?.();
+    await turn();
+    expect(started).toEqual([0, 1, 2]);
+    finishers.get(0)?.();
+    finishers.get(2)?.();
+    await turn();
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    // A refused item settles its slot too, and the whole rejects as it does.
+    finishers.get(3)?.();
+    finishers.get(4)?.();
+    await expect(all).rejects.toThrow('refused');
+  });
 });
