@@ -13,13 +13,14 @@
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { InThreadAssignmentSolver } from '../../dispatch/assignment.ts';
-import type { Booking, TriageCategory } from '../../dispatch/booking-types.ts';
+import type { Booking } from '../../dispatch/booking-types.ts';
 import { Dispatcher } from '../../dispatch/dispatcher.ts';
 import { MemoryBookingStore } from '../../dispatch/memory-booking-store.ts';
 import { SYSTEM } from '../../dispatch/recorder.ts';
 import { Fleet } from '../../engine/fleet.ts';
 import { TrafficField } from '../../geo/traffic-field.ts';
 import type { BenchContext } from './bench.ts';
+import { routineBooking } from './bench-bookings.ts';
 import { doctorId, queryPoints, syntheticCity } from './city.ts';
 
 const BENCH = 'dispatch';
@@ -34,29 +35,12 @@ const RESTORE_AT = NOW + 1_000;
 /** The tick whose batch is measured: past every booking's first try. */
 const BATCH_AT = RESTORE_AT + 2_000;
 
-/** A routine booking searching since {@link NOW}, of priority 3 or 4. */
+/** A routine booking searching since {@link NOW}, wanting a therapist. */
 function searchingBooking(id: string, lat: number, lng: number, i: number): Booking {
-  const priority = (3 + (i % 2)) as TriageCategory;
-  return {
-    id,
-    patientId: `patient-${i}`,
-    callType: 'home_visit',
-    symptoms: 'fever since yesterday',
-    address: `bench street ${i}`,
-    lat,
-    lng,
-    specialization: 'therapist',
-    priority,
-    originalPriority: priority,
-    emergency: false,
-    status: 'searching',
-    declinedBy: [],
-    estimatedPrice: 3_000,
-    estimatedDurationMinutes: 45,
-    createdAt: NOW,
-    searchingAt: NOW,
-    version: 2,
-  };
+  const booking = routineBooking(id, i, { lat, lng, status: 'searching', createdAt: NOW, version: 2 });
+  booking.specialization = 'therapist';
+  booking.searchingAt = NOW;
+  return booking;
 }
 
 /** A dispatcher over a new store holding {@link BOOKINGS} searching bookings (the repetition's own points). */

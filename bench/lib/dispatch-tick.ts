@@ -10,13 +10,14 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { InThreadAssignmentSolver } from '../../dispatch/assignment.ts';
-import type { Booking, BookingStatus, TriageCategory } from '../../dispatch/booking-types.ts';
+import type { Booking, BookingStatus } from '../../dispatch/booking-types.ts';
 import { Dispatcher } from '../../dispatch/dispatcher.ts';
 import { MemoryBookingStore } from '../../dispatch/memory-booking-store.ts';
 import { SYSTEM } from '../../dispatch/recorder.ts';
 import { Fleet } from '../../engine/fleet.ts';
 import { TrafficField } from '../../geo/traffic-field.ts';
 import type { BenchContext } from './bench.ts';
+import { routineBooking } from './bench-bookings.ts';
 import { syntheticCity } from './city.ts';
 import { measureAsync } from './harness.ts';
 import { seededRandom } from './random.ts';
@@ -51,25 +52,13 @@ function statusOf(draw: number): BookingStatus {
  * {@link NOW}: offers lapse and assigned and created bookings start hours later, arrival targets pass in 25 min or more.
  */
 function activeBooking(i: number, status: BookingStatus, lat: number, lng: number): Booking {
-  const priority = (3 + (i % 2)) as TriageCategory;
-  const booking: Booking = {
-    id: `booking-${i}`,
-    patientId: `patient-${i}`,
-    callType: 'home_visit',
-    symptoms: 'fever since yesterday',
-    address: `bench street ${i}`,
+  const booking = routineBooking(`booking-${i}`, i, {
     lat,
     lng,
-    priority,
-    originalPriority: priority,
-    emergency: false,
     status,
-    declinedBy: [],
-    estimatedPrice: 3_000,
-    estimatedDurationMinutes: 45,
     createdAt: NOW - 5 * MINUTE,
     version: 3,
-  };
+  });
   if (status === 'created' || status === 'assigned') booking.scheduledAt = NOW + 6 * 60 * MINUTE;
   if (status === 'created') return booking;
   booking.searchingAt = NOW - 5 * MINUTE;
