@@ -135,7 +135,8 @@ export class Router {
         allowed: match.allowed,
       });
     }
-    return match.handler({ ...request, params: match.params });
+    // params first: a literal that starts with a spread and then gains a key costs V8 more (api/server.ts).
+    return match.handler({ params: match.params, ...request });
   }
 
   /** Every route with its metadata, in matching order (for the OpenAPI document). */

@@ -64,8 +64,14 @@ export function bearerPrincipal(
  */
 export function createGuards(tokens: TokenVerifier): Guards {
   const authenticated = (handler: AuthenticatedHandler): Handler => {
-    return async (request) =>
-      handler({ ...request, principal: request.principal ?? (await principalOf(tokens, request)) });
+    return async (request) => {
+      const principal = request.principal ?? (await principalOf(tokens, request));
+      // The field before the spread (which may hold it undefined), then set: a literal that starts with a spread and
+      // then gains a key costs V8 ~0.4 KB more (api/server.ts).
+      const withPrincipal = { principal, ...request };
+      withPrincipal.principal = principal;
+      return handler(withPrincipal);
+    };
   };
   return {
     authenticated,
