@@ -1,8 +1,9 @@
 /**
- * Remembered h3-js answers for the hot read paths (ETAs, nearest-doctor searches): the cell of a point, the centre
- * of a cell and the grid path between two cells. A batch of bookings asks for the same points over and over — a booking's position once per candidate
- * doctor, a doctor's position once per booking that considers them and again for the doctor's coverage gap — and an
- * h3-js call costs ~0.8 µs and a string, where a remembered answer costs a hash and a comparison (~0.1 µs).
+ * Remembered h3-js answers for the hot read paths (ETAs, nearest-doctor searches): the cell of a point, the centre of
+ * a cell and the grid path between two cells. A batch of bookings asks for the same points over and over — a
+ * booking's position once per candidate doctor, a doctor's position once per booking that considers them and again
+ * for the doctor's coverage gap — and an h3-js call costs ~0.8 µs and a string, where a remembered answer costs a
+ * hash and a comparison (~0.1 µs).
  *
  * The answers are exact: the cell of a point is remembered with the point's exact coordinates and resolution, and a
  * different point in the same slot simply replaces it. Inputs are not validated here: callers validate their points.

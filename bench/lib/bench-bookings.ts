@@ -8,7 +8,7 @@ import type { Booking, BookingStatus, TriageCategory } from '../../dispatch/book
 export function routineBooking(
   id: string,
   i: number,
-  where: { lat: number; lng: number; status: BookingStatus; createdAt: number; version: number },
+  fields: { lat: number; lng: number; status: BookingStatus; createdAt: number; version: number },
 ): Booking {
   const priority = (3 + (i % 2)) as TriageCategory;
   return {
@@ -17,16 +17,16 @@ export function routineBooking(
     callType: 'home_visit',
     symptoms: 'fever since yesterday',
     address: `bench street ${i}`,
-    lat: where.lat,
-    lng: where.lng,
+    lat: fields.lat,
+    lng: fields.lng,
     priority,
     originalPriority: priority,
     emergency: false,
-    status: where.status,
+    status: fields.status,
     declinedBy: [],
     estimatedPrice: 3_000,
     estimatedDurationMinutes: 45,
-    createdAt: where.createdAt,
-    version: where.version,
+    createdAt: fields.createdAt,
+    version: fields.version,
   };
 }
