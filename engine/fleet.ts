@@ -219,7 +219,7 @@ export class Fleet {
 
   /**
    * {@link nearbyBrief}'s ids, positions and distances written into `into`'s columns (nearest first, overwriting the
-   * last answer): nothing allocated per query. Returns the number of hits. Same order and throws.
+   * last answer): no object per doctor. Returns the number of hits. Same order and throws.
    */
   nearbyInto(lat: number, lng: number, options: FleetNearbyOptions, into: NearbyColumns): number {
     return nearbyInto(this.state, lat, lng, options, into);
