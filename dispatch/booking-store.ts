@@ -50,10 +50,15 @@ export class SqlBookingStore implements BookingRepository {
    *   has one; leave some of a pool for reads and transactions). Default 4.
    */
   constructor(
-    private readonly store: Pick<Store, 'query' | 'transaction'>,
+    private readonly store: Pick<Store, 'query' | 'transaction' | 'insertWriter'>,
     options: GroupCommitOptions = {},
   ) {
-    this.group = new GroupCommit((kind, items) => writeGroup(store, kind, items), options);
+    // New bookings only insert rows: on the store's connections that keep their plans. Changes find their rows by a
+    // join, planned afresh on the store's own (see INSERT_WRITER_SETTINGS).
+    this.group = new GroupCommit(
+      (kind, items) => writeGroup(kind === 'create' ? store.insertWriter() : store, kind, items),
+      options,
+    );
   }
 
   /**

@@ -71,7 +71,7 @@ export interface DispatcherOptions {
    * Where bookings live: a SQL store (PostgreSQL or PGlite, migrated to 0007; an object forwarding to one that is
    * still starting works too), or any {@link BookingRepository} such as the MemoryBookingStore of simulations.
    */
-  store: Pick<Store, 'query' | 'transaction'> | BookingRepository;
+  store: Pick<Store, 'query' | 'transaction' | 'insertWriter'> | BookingRepository;
   /**
    * How a SQL store's writes are grouped (dispatch/group-commit.ts): statements in flight at once — PGlite runs one
    * at a time, so 1 there; a PostgreSQL pool's size less what reads and transactions need (default 4).

@@ -133,11 +133,12 @@ export async function startApplication(
     return store;
   };
   // What every store user is given: the store's SQL once it is ready, ENGINE_STORE_UNAVAILABLE (503) until then.
-  const storeWhenReady: Pick<Store, 'query' | 'exec' | 'transaction'> = {
+  const storeWhenReady: Pick<Store, 'query' | 'exec' | 'transaction' | 'insertWriter'> = {
     // Every argument is passed on (a statement's `prepared` name among them: dropping it re-parsed every group).
     query: async (...args) => readyStore().query(...args),
     exec: async (script) => readyStore().exec(script),
     transaction: async (fn) => readyStore().transaction(fn),
+    insertWriter: () => readyStore().insertWriter(),
   };
   const history = new LocationHistory({
     store: storeWhenReady,

@@ -49,6 +49,14 @@ export class PgliteStore implements Store {
     await this.db.query('SELECT 1');
   }
 
+  /**
+   * The store itself: with one connection there are no connections of its own to give the key writes, and settings
+   * changed around each of them would cost more than the planning they save.
+   */
+  insertWriter(): PgliteStore {
+    return this;
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

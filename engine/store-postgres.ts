@@ -1,19 +1,39 @@
 import pg from 'pg';
-import { PLAN_CACHE_MODE, type QueryResult, type SqlExecutor, type Store } from './store.ts';
+import {
+  INSERT_WRITER_SETTINGS,
+  PLAN_CACHE_MODE,
+  type QueryResult,
+  type SqlExecutor,
+  type Store,
+} from './store.ts';
+
+/** Connections of {@link PostgresStore.insertWriter}: as many as grouped booking writes go out at once (engine/main.ts). */
+const INSERT_WRITER_CONNECTIONS = 2;
 
 /** The PostgreSQL store over a `pg` connection pool. */
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
+  private insertWrites: PostgresStore | undefined;
 
-  /** Opens a pool to `connectionString`; connections are made lazily. */
-  constructor(connectionString: string, options: { maxConnections?: number } = {}) {
+  /**
+   * Opens a pool to `connectionString`; connections are made lazily.
+   *
+   * @param options.settings the connections' settings, by default `plan_cache_mode` {@link PLAN_CACHE_MODE}.
+   */
+  constructor(
+    private readonly connectionString: string,
+    options: { maxConnections?: number; settings?: Readonly<Record<string, string>> } = {},
+  ) {
+    const settings = options.settings ?? { plan_cache_mode: PLAN_CACHE_MODE };
     this.pool = new pg.Pool({
       connectionString,
       max: options.maxConnections ?? 10,
-      // A start-up parameter, so every connection has it before its first query. (A SET sent from the pool's
+      // Start-up parameters, so every connection has them before its first query. (A SET sent from the pool's
       // 'connect' event ran alongside the first query: pg warns of that, and pg 9 refuses it.)
-      options: `-c plan_cache_mode=${PLAN_CACHE_MODE}`,
+      options: Object.entries(settings)
+        .map(([name, value]) => `-c ${name}=${value}`)
+        .join(' '),
     });
     // An idle client losing its connection must not crash the process; the next query reports the error.
     this.pool.on('error', () => {});
@@ -62,7 +82,16 @@ export class PostgresStore implements Store {
     await this.pool.query('SELECT 1');
   }
 
+  /** A pool of its own ({@link INSERT_WRITER_CONNECTIONS} connections, {@link INSERT_WRITER_SETTINGS}), opened lazily. */
+  insertWriter(): PostgresStore {
+    this.insertWrites ??= new PostgresStore(this.connectionString, {
+      maxConnections: INSERT_WRITER_CONNECTIONS,
+      settings: INSERT_WRITER_SETTINGS,
+    });
+    return this.insertWrites;
+  }
+
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.insertWrites?.close()]);
   }
 }

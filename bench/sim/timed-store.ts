@@ -36,8 +36,9 @@ export class TimedStore implements Store {
   async query<Row = Record<string, unknown>>(
     text: string,
     params?: readonly unknown[],
+    prepared?: string,
   ): Promise<QueryResult<Row>> {
-    return this.timed(() => this.inner.query<Row>(text, params));
+    return this.timed(() => this.inner.query<Row>(text, params, prepared));
   }
 
   async exec(script: string): Promise<void> {
@@ -59,6 +60,17 @@ export class TimedStore implements Store {
         }),
       ),
     );
+  }
+
+  /** The inner store's key writer, its calls timed and counted with this store's. */
+  insertWriter(): SqlExecutor & Pick<Store, 'transaction'> {
+    const writer = this.inner.insertWriter();
+    return {
+      query: <Row>(text: string, params?: readonly unknown[], prepared?: string) =>
+        this.timed(() => writer.query<Row>(text, params, prepared)),
+      exec: (script: string) => this.timed(() => writer.exec(script)),
+      transaction: <T>(fn: (sql: SqlExecutor) => Promise<T>) => this.timed(() => writer.transaction(fn)),
+    };
   }
 
   ping(): Promise<void> {
