@@ -10,6 +10,13 @@ import {
 /** Connections of {@link PostgresStore.insertWriter}: as many as grouped booking writes go out at once (engine/main.ts). */
 const INSERT_WRITER_CONNECTIONS = 2;
 
+/**
+ * How the store's connections name themselves to PostgreSQL (`application_name`, in pg_stat_activity and the server's
+ * log), unless the connection string names them: the pool, and the insert writer's own connections.
+ */
+export const APPLICATION_NAME = 'tot-dispatch';
+export const INSERT_WRITER_APPLICATION_NAME = 'tot-dispatch-inserts';
+
 /** The PostgreSQL store over a `pg` connection pool. */
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
@@ -20,15 +27,21 @@ export class PostgresStore implements Store {
    * Opens a pool to `connectionString`; connections are made lazily.
    *
    * @param options.settings the connections' settings, by default `plan_cache_mode` {@link PLAN_CACHE_MODE}.
+   * @param options.applicationName default {@link APPLICATION_NAME}.
    */
   constructor(
     private readonly connectionString: string,
-    options: { maxConnections?: number; settings?: Readonly<Record<string, string>> } = {},
+    options: {
+      maxConnections?: number;
+      settings?: Readonly<Record<string, string>>;
+      applicationName?: string;
+    } = {},
   ) {
     const settings = options.settings ?? { plan_cache_mode: PLAN_CACHE_MODE };
     this.pool = new pg.Pool({
       connectionString,
       max: options.maxConnections ?? 10,
+      application_name: options.applicationName ?? APPLICATION_NAME,
       // Start-up parameters, so every connection has them before its first query. (A SET sent from the pool's
       // 'connect' event ran alongside the first query: pg warns of that, and pg 9 refuses it.)
       options: Object.entries(settings)
@@ -82,11 +95,15 @@ export class PostgresStore implements Store {
     await this.pool.query('SELECT 1');
   }
 
-  /** A pool of its own ({@link INSERT_WRITER_CONNECTIONS} connections, {@link INSERT_WRITER_SETTINGS}), opened lazily. */
+  /**
+   * A pool of its own ({@link INSERT_WRITER_CONNECTIONS} connections, {@link INSERT_WRITER_SETTINGS}, named
+   * {@link INSERT_WRITER_APPLICATION_NAME}), opened lazily.
+   */
   insertWriter(): PostgresStore {
     this.insertWrites ??= new PostgresStore(this.connectionString, {
       maxConnections: INSERT_WRITER_CONNECTIONS,
       settings: INSERT_WRITER_SETTINGS,
+      applicationName: INSERT_WRITER_APPLICATION_NAME,
     });
     return this.insertWrites;
   }

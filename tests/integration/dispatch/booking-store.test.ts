@@ -8,6 +8,7 @@ import type { Actor, Booking, BookingStatus, BookingStatusUpdate } from '../../.
 import { MemoryBookingStore } from '../../../dispatch/memory-booking-store.ts';
 import { migrate } from '../../../engine/migrate.ts';
 import type { Store } from '../../../engine/store.ts';
+import { INSERT_WRITER_APPLICATION_NAME } from '../../../engine/store-postgres.ts';
 import { TotError } from '../../../geo/errors.ts';
 import { storeImplementations } from '../../support/stores.ts';
 
@@ -295,6 +296,26 @@ describe.each(implementations)('booking store: %s', (_name, open) => {
       expect(after.statements - before.statements).toBeLessThan(writes / 2);
       // The repeated id and the held doctor sank their groups: those were split and retried.
       expect(after.retried - before.retried).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('writes new bookings on the insert writer (PostgreSQL: its own connections) and changes on the pool', async () => {
+    const booking = await created({ patientId: patient('routed') });
+    const searching = step(booking, 'searching');
+    await repository.commit([searching]);
+    expect(await repository.get(booking.id)).toEqual(searching.after);
+    if (sql?.kind !== 'postgres') return;
+    // Each backend's last statement: the insert writer's connections run the grouped inserts and nothing else.
+    const backends = await sql.query<{ query: string }>(
+      `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
+      [INSERT_WRITER_APPLICATION_NAME],
+    );
+    expect(backends.rows.length).toBeGreaterThan(0);
+    // (pg_stat_activity keeps the first kilobyte of a statement.)
+    const inserts = groupStatement('create', []).text;
+    for (const { query } of backends.rows) {
+      expect(query).toMatch(/^WITH written AS \(\s+INSERT INTO booking\.bookings/);
+      expect(inserts.startsWith(query)).toBe(true);
     }
   });
 
