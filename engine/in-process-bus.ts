@@ -88,6 +88,8 @@ export class InProcessBus implements Bus {
         timestamp: now,
       });
     }
+    // A topic nobody reads (the domain events of the embedded default) is trimmed here, or it would grow for ever.
+    for (let partition = 0; partition < partitions.length; partition++) this.trim(topic, partition);
     for (const consumer of this.consumers) if (consumer.topics.includes(topic)) consumer.wake();
   }
 

@@ -24,6 +24,29 @@ describe('InProcessBus', () => {
     await Promise.all(buses.splice(0).map((bus) => bus.close()));
   });
 
+  it('keeps the last `retention` records of a topic for late subscribers, whether anyone read it or not', async () => {
+    // Trimmed in steps of more than 1 024 records: 3 000 published with a retention of 1 000 leave the last 1 000.
+    const bus = open({ partitions: 1, retention: 1_000 });
+    const reader: BusRecord[] = [];
+    await bus.subscribe(['read'], (records) => void reader.push(...records), { group: 'early' });
+    for (let round = 0; round < 3; round++) {
+      const messages = Array.from({ length: 1_000 }, (_, i) => ({
+        key: `k${i}`,
+        value: encoder.encode(String(round * 1_000 + i)),
+      }));
+      await bus.publish('read', messages);
+      await bus.publish('unread', messages);
+      await waitFor(() => reader.length === (round + 1) * 1_000);
+    }
+    for (const topic of ['read', 'unread']) {
+      const late: BusRecord[] = [];
+      await bus.subscribe([topic], (records) => void late.push(...records), { group: `late-${topic}` });
+      await waitFor(() => late.length >= 1_000);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(late.map((record) => record.offset)).toEqual(Array.from({ length: 1_000 }, (_, i) => 2_000 + i));
+    }
+  });
+
   it('delivers each key in order on a stable partition, with consecutive offsets', async () => {
     const bus = open({ partitions: 3 });
     const seen: BusRecord[] = [];
