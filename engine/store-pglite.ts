@@ -50,7 +50,7 @@ export class PgliteStore implements Store {
   }
 
   /**
-   * The store itself: with one connection there are no connections of its own to give the key writes, and settings
+   * The store itself: with one connection there are no connections of its own to give the inserts, and settings
    * changed around each of them would cost more than the planning they save.
    */
   insertWriter(): PgliteStore {

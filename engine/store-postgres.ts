@@ -97,9 +97,10 @@ export class PostgresStore implements Store {
 
   /**
    * A pool of its own ({@link INSERT_WRITER_CONNECTIONS} connections, {@link INSERT_WRITER_SETTINGS}, named
-   * {@link INSERT_WRITER_APPLICATION_NAME}), opened lazily.
+   * {@link INSERT_WRITER_APPLICATION_NAME}), opened lazily. Typed as the executor it is, not as a store, so that
+   * nobody asks it for an insert writer of its own.
    */
-  insertWriter(): PostgresStore {
+  insertWriter(): SqlExecutor & Pick<Store, 'transaction'> {
     this.insertWrites ??= new PostgresStore(this.connectionString, {
       maxConnections: INSERT_WRITER_CONNECTIONS,
       settings: INSERT_WRITER_SETTINGS,

@@ -62,7 +62,7 @@ export class TimedStore implements Store {
     );
   }
 
-  /** The inner store's key writer, its calls timed and counted with this store's. */
+  /** The inner store's insert writer, its calls timed and counted with this store's. */
   insertWriter(): SqlExecutor & Pick<Store, 'transaction'> {
     const writer = this.inner.insertWriter();
     return {
